@@ -1,0 +1,621 @@
+/*
+ * channel.c: the master<->worker IPC channel. A UNIX stream socket carrying
+ * JSON lines (Node's "json" serialization, so the same protocol serves
+ * built-in and Node workers), with at most one fd per message passed by
+ * SCM_RIGHTS on the message's first byte.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "porter.h"
+
+struct chan_fd {
+	uint64_t	 off;		/* stream offset of the message */
+	int		 fd;
+};
+
+struct channel {
+	int			 ch_fd;
+	struct event		*ch_rev;
+	struct event		*ch_wev;
+	struct evbuffer		*ch_in;
+	struct evbuffer		*ch_out;
+	uint64_t		 ch_sent;	/* stream offset of ch_out's head */
+	uint64_t		 ch_queued;	/* stream offset of its tail */
+	struct chan_fd		*ch_ofds;	/* fds to send, by offset */
+	int			 ch_nofds;
+	int			 ch_ofdsz;
+	int			 ch_ifds[CHANNEL_MAX_FDS]; /* received, FIFO */
+	int			 ch_nifds;
+	channel_msg_fn		 ch_msg;
+	channel_close_fn	 ch_close;
+	void			*ch_arg;
+	int			 ch_busy;	/* inside a callback */
+	int			 ch_dead;	/* freed while busy */
+	int			 ch_failed;	/* close already reported */
+};
+
+static void	channel_read_cb(evutil_socket_t, short, void *);
+static void	channel_write_cb(evutil_socket_t, short, void *);
+static int	channel_flush(struct channel *);
+static void	channel_fail(struct channel *, const char *);
+static void	channel_destroy(struct channel *);
+
+/*
+ * Wrap one end of a socketpair. The channel owns fd from now on; it must be
+ * non-blocking. msg is called once per received line (without its '\n');
+ * close once, on EOF, error or protocol breakage.
+ */
+struct channel *
+channel_new(struct event_base *base, int fd, channel_msg_fn msg,
+    channel_close_fn close_fn, void *arg)
+{
+	struct channel	*ch;
+
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		return NULL;
+	ch->ch_fd = fd;
+	ch->ch_msg = msg;
+	ch->ch_close = close_fn;
+	ch->ch_arg = arg;
+	ch->ch_in = evbuffer_new();
+	ch->ch_out = evbuffer_new();
+	ch->ch_rev = event_new(base, fd, EV_READ | EV_PERSIST,
+	    channel_read_cb, ch);
+	ch->ch_wev = event_new(base, fd, EV_WRITE | EV_PERSIST,
+	    channel_write_cb, ch);
+	if (ch->ch_in == NULL || ch->ch_out == NULL || ch->ch_rev == NULL ||
+	    ch->ch_wev == NULL || event_add(ch->ch_rev, NULL) == -1) {
+		ch->ch_fd = -1;		/* the caller still owns it */
+		channel_destroy(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+static void
+channel_destroy(struct channel *ch)
+{
+	int	i;
+
+	if (ch->ch_rev != NULL)
+		event_free(ch->ch_rev);
+	if (ch->ch_wev != NULL)
+		event_free(ch->ch_wev);
+	if (ch->ch_in != NULL)
+		evbuffer_free(ch->ch_in);
+	if (ch->ch_out != NULL)
+		evbuffer_free(ch->ch_out);
+	for (i = 0; i < ch->ch_nifds; i++)
+		close(ch->ch_ifds[i]);
+	free(ch->ch_ofds);
+	if (ch->ch_fd != -1)
+		close(ch->ch_fd);
+	free(ch);
+}
+
+/*
+ * Close the channel. Received fds nobody took are closed; fds queued for
+ * sending are not (they belong to the caller).
+ */
+void
+channel_free(struct channel *ch)
+{
+	if (ch == NULL)
+		return;
+	if (ch->ch_busy) {
+		ch->ch_dead = 1;
+		event_del(ch->ch_rev);
+		event_del(ch->ch_wev);
+		return;
+	}
+	channel_destroy(ch);
+}
+
+int
+channel_fd(const struct channel *ch)
+{
+	return ch->ch_fd;
+}
+
+/* Bytes queued and not yet written. */
+size_t
+channel_pending(const struct channel *ch)
+{
+	return evbuffer_get_length(ch->ch_out);
+}
+
+/*
+ * Queue one message (len bytes of JSON, no newline) with an optional fd.
+ * The fd stays the caller's: keep it open until the peer has it.
+ */
+int
+channel_send(struct channel *ch, const char *msg, size_t len, int fd)
+{
+	struct chan_fd	*nfds;
+	int		 nsz;
+
+	if (ch->ch_failed || ch->ch_dead)
+		return -1;
+	if (len == 0 || len > CHANNEL_MAX_LINE || memchr(msg, '\n', len)) {
+		log_warnx("%s: refusing a malformed message", __func__);
+		return -1;
+	}
+	if (fd != -1) {
+		if (ch->ch_nofds == ch->ch_ofdsz) {
+			nsz = ch->ch_ofdsz ? ch->ch_ofdsz * 2 : 8;
+			nfds = reallocarray(ch->ch_ofds, (size_t)nsz,
+			    sizeof(*nfds));
+			if (nfds == NULL)
+				return -1;
+			ch->ch_ofds = nfds;
+			ch->ch_ofdsz = nsz;
+		}
+		ch->ch_ofds[ch->ch_nofds].off = ch->ch_queued;
+		ch->ch_ofds[ch->ch_nofds].fd = fd;
+		ch->ch_nofds++;
+	}
+	if (evbuffer_add(ch->ch_out, msg, len) == -1 ||
+	    evbuffer_add(ch->ch_out, "\n", 1) == -1)
+		return -1;
+	ch->ch_queued += len + 1;
+	return channel_flush(ch);
+}
+
+int
+channel_sendf(struct channel *ch, int fd, const char *fmt, ...)
+{
+	char	buf[1024];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	return channel_send(ch, buf, (size_t)n, fd);
+}
+
+/*
+ * Write what we can. Each sendmsg stops short of the next fd-carrying
+ * message, so that an fd always rides on its own message's first byte.
+ */
+static int
+channel_flush(struct channel *ch)
+{
+	struct evbuffer_iovec	 vec[16];
+	struct iovec		 iov[16];
+	struct msghdr		 mh;
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr		*cmsg;
+	size_t			 limit, total;
+	ssize_t			 n;
+	int			 i, nvec, fd;
+
+	while ((total = evbuffer_get_length(ch->ch_out)) > 0) {
+		fd = -1;
+		limit = total;
+		if (ch->ch_nofds > 0) {
+			if (ch->ch_ofds[0].off == ch->ch_sent) {
+				fd = ch->ch_ofds[0].fd;
+				if (ch->ch_nofds > 1)
+					limit = ch->ch_ofds[1].off - ch->ch_sent;
+			} else
+				limit = ch->ch_ofds[0].off - ch->ch_sent;
+		}
+		nvec = evbuffer_peek(ch->ch_out, (ev_ssize_t)limit, NULL, vec,
+		    nitems(vec));
+		if (nvec > (int)nitems(vec))
+			nvec = (int)nitems(vec);
+		for (i = 0, total = 0; i < nvec && total < limit; i++) {
+			iov[i].iov_base = vec[i].iov_base;
+			iov[i].iov_len = vec[i].iov_len;
+			if (iov[i].iov_len > limit - total)
+				iov[i].iov_len = limit - total;
+			total += iov[i].iov_len;
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)i;
+		if (fd != -1) {
+			memset(&cm, 0, sizeof(cm));
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			cmsg = CMSG_FIRSTHDR(&mh);
+			cmsg->cmsg_level = SOL_SOCKET;
+			cmsg->cmsg_type = SCM_RIGHTS;
+			cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+		}
+		n = sendmsg(ch->ch_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (event_add(ch->ch_wev, NULL) == -1)
+					return -1;
+				return 0;
+			}
+			log_debug("%s: sendmsg: %s", __func__, strerror(errno));
+			return -1;
+		}
+		if (fd != -1) {
+			/* The fd went with the first byte. */
+			ch->ch_nofds--;
+			memmove(ch->ch_ofds, ch->ch_ofds + 1,
+			    (size_t)ch->ch_nofds * sizeof(*ch->ch_ofds));
+		}
+		evbuffer_drain(ch->ch_out, (size_t)n);
+		ch->ch_sent += (uint64_t)n;
+	}
+	event_del(ch->ch_wev);
+	return 0;
+}
+
+static void
+channel_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct channel	*ch = arg;
+
+	(void)fd;
+	(void)what;
+	if (channel_flush(ch) == -1)
+		channel_fail(ch, "write failed");
+}
+
+/* Report the end of the channel, once. ch may be gone on return. */
+static void
+channel_fail(struct channel *ch, const char *why)
+{
+	if (ch->ch_failed)
+		return;
+	ch->ch_failed = 1;
+	event_del(ch->ch_rev);
+	event_del(ch->ch_wev);
+	ch->ch_busy++;
+	ch->ch_close(ch, why, ch->ch_arg);
+	if (--ch->ch_busy == 0 && ch->ch_dead)
+		channel_destroy(ch);
+}
+
+/*
+ * Take the oldest received fd not yet taken, or -1. A handle message calls
+ * this for its fd: the fd arrived no later than the message's first byte.
+ */
+int
+channel_take_fd(struct channel *ch)
+{
+	int	fd;
+
+	if (ch->ch_nifds == 0)
+		return -1;
+	fd = ch->ch_ifds[0];
+	ch->ch_nifds--;
+	memmove(ch->ch_ifds, ch->ch_ifds + 1,
+	    (size_t)ch->ch_nifds * sizeof(int));
+	return fd;
+}
+
+static void
+channel_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct channel		*ch = arg;
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	struct cmsghdr		*cmsg;
+	struct evbuffer_ptr	 eol;
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int) * 8)];
+	} cm;
+	char			 buf[16384], *line;
+	const char		*why = NULL;
+	ssize_t			 n;
+	size_t			 eollen, i, nfd;
+	int			*fds;
+
+	(void)what;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		channel_fail(ch, strerror(errno));
+		return;
+	}
+	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg != NULL;
+	    cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		fds = (int *)(void *)CMSG_DATA(cmsg);
+		nfd = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			if (ch->ch_nifds == CHANNEL_MAX_FDS) {
+				log_warnx("%s: too many fds in flight, "
+				    "closing one", __func__);
+				close(fds[i]);
+			} else
+				ch->ch_ifds[ch->ch_nifds++] = fds[i];
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC)
+		log_warnx("%s: control data truncated: fds lost", __func__);
+	if (n == 0) {
+		channel_fail(ch, "end of file");
+		return;
+	}
+	evbuffer_add(ch->ch_in, buf, (size_t)n);
+
+	ch->ch_busy++;
+	while (!ch->ch_dead && !ch->ch_failed) {
+		eol = evbuffer_search_eol(ch->ch_in, NULL, &eollen,
+		    EVBUFFER_EOL_LF);
+		if (eol.pos == -1) {
+			if (evbuffer_get_length(ch->ch_in) > CHANNEL_MAX_LINE)
+				why = "message too long";
+			break;
+		}
+		if ((size_t)eol.pos > CHANNEL_MAX_LINE) {
+			why = "message too long";
+			break;
+		}
+		line = (char *)evbuffer_pullup(ch->ch_in, eol.pos + 1);
+		line[eol.pos] = '\0';
+		ch->ch_msg(ch, line, (size_t)eol.pos, ch->ch_arg);
+		if (!ch->ch_dead)
+			evbuffer_drain(ch->ch_in, (size_t)eol.pos + 1);
+	}
+	/*
+	 * Every message we have seen began after its fd arrived, so with no
+	 * partial message left, an fd still here belongs to nobody.
+	 */
+	if (!ch->ch_dead && evbuffer_get_length(ch->ch_in) == 0) {
+		while (ch->ch_nifds > 0) {
+			log_warnx("%s: closing an fd no message claimed",
+			    __func__);
+			close(channel_take_fd(ch));
+		}
+	}
+	ch->ch_busy--;
+	if (ch->ch_dead)
+		channel_destroy(ch);
+	else if (why != NULL)
+		channel_fail(ch, why);
+}
+
+/*
+ * A small JSON scanner: enough to validate a line and read the top-level
+ * string members of an object ("cmd", "act"). Nothing is allocated.
+ */
+struct jscan {
+	const char	*p;
+	const char	*end;
+	int		 depth;
+};
+
+static void
+js_ws(struct jscan *js)
+{
+	while (js->p < js->end && (*js->p == ' ' || *js->p == '\t' ||
+	    *js->p == '\r' || *js->p == '\n'))
+		js->p++;
+}
+
+/* A string; its contents go to out (truncated, unescaped) if out != NULL. */
+static int
+js_string(struct jscan *js, char *out, size_t outsz)
+{
+	size_t	o = 0;
+	char	c;
+	int	k;
+
+	if (js->p >= js->end || *js->p != '"')
+		return -1;
+	js->p++;
+	while (js->p < js->end) {
+		c = *js->p++;
+		if (c == '"') {
+			if (out != NULL && outsz > 0)
+				out[o < outsz ? o : outsz - 1] = '\0';
+			return 0;
+		}
+		if ((unsigned char)c < 0x20)
+			return -1;
+		if (c == '\\') {
+			if (js->p >= js->end)
+				return -1;
+			c = *js->p++;
+			switch (c) {
+			case '"': case '\\': case '/':
+				break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u':
+				for (k = 0; k < 4; k++, js->p++)
+					if (js->p >= js->end || !((*js->p >= '0'
+					    && *js->p <= '9') || ((*js->p | 0x20)
+					    >= 'a' && (*js->p | 0x20) <= 'f')))
+						return -1;
+				c = '?';
+				break;
+			default:
+				return -1;
+			}
+		}
+		if (out != NULL && o + 1 < outsz)
+			out[o++] = c;
+	}
+	return -1;
+}
+
+static int	js_value(struct jscan *);
+
+static int
+js_literal(struct jscan *js, const char *lit)
+{
+	size_t	len = strlen(lit);
+
+	if ((size_t)(js->end - js->p) < len || memcmp(js->p, lit, len) != 0)
+		return -1;
+	js->p += len;
+	return 0;
+}
+
+static int
+js_number(struct jscan *js)
+{
+	const char	*start = js->p;
+
+	if (js->p < js->end && *js->p == '-')
+		js->p++;
+	while (js->p < js->end && ((*js->p >= '0' && *js->p <= '9') ||
+	    *js->p == '.' || *js->p == 'e' || *js->p == 'E' || *js->p == '+' ||
+	    *js->p == '-'))
+		js->p++;
+	return js->p > start && (js->p[-1] >= '0' && js->p[-1] <= '9') ?
+	    0 : -1;
+}
+
+/* Skip a container; close is ']' or '}'. */
+static int
+js_container(struct jscan *js, char close)
+{
+	if (++js->depth > 32)
+		return -1;
+	js->p++;
+	js_ws(js);
+	if (js->p < js->end && *js->p == close) {
+		js->p++;
+		js->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}') {
+			if (js_string(js, NULL, 0) == -1)
+				return -1;
+			js_ws(js);
+			if (js->p >= js->end || *js->p++ != ':')
+				return -1;
+		}
+		if (js_value(js) == -1)
+			return -1;
+		js_ws(js);
+		if (js->p >= js->end)
+			return -1;
+		if (*js->p == close) {
+			js->p++;
+			js->depth--;
+			return 0;
+		}
+		if (*js->p++ != ',')
+			return -1;
+	}
+}
+
+static int
+js_value(struct jscan *js)
+{
+	js_ws(js);
+	if (js->p >= js->end)
+		return -1;
+	switch (*js->p) {
+	case '"':
+		return js_string(js, NULL, 0);
+	case '{':
+		return js_container(js, '}');
+	case '[':
+		return js_container(js, ']');
+	case 't':
+		return js_literal(js, "true");
+	case 'f':
+		return js_literal(js, "false");
+	case 'n':
+		return js_literal(js, "null");
+	default:
+		return js_number(js);
+	}
+}
+
+/*
+ * Look up the top-level string member "key" of the JSON value in line.
+ * Returns 1 and fills out if found, 0 if the line is valid JSON without
+ * it (or is not an object), -1 if the line is not valid JSON.
+ */
+int
+channel_json_str(const char *line, size_t len, const char *key, char *out,
+    size_t outsz)
+{
+	struct jscan	 js = { line, line + len, 0 };
+	char		 name[64];
+	int		 found = 0, match;
+
+	js_ws(&js);
+	if (js.p >= js.end)
+		return -1;
+	if (*js.p != '{') {
+		if (js_value(&js) == -1)
+			return -1;
+		goto done;
+	}
+	js.p++;
+	js.depth = 1;
+	js_ws(&js);
+	if (js.p < js.end && *js.p == '}') {
+		js.p++;
+		goto done;
+	}
+	for (;;) {
+		js_ws(&js);
+		if (js_string(&js, name, sizeof(name)) == -1)
+			return -1;
+		js_ws(&js);
+		if (js.p >= js.end || *js.p++ != ':')
+			return -1;
+		js_ws(&js);
+		match = !found && strcmp(name, key) == 0 && js.p < js.end &&
+		    *js.p == '"';
+		if (match) {
+			if (js_string(&js, out, outsz) == -1)
+				return -1;
+			found = 1;
+		} else if (js_value(&js) == -1)
+			return -1;
+		js_ws(&js);
+		if (js.p >= js.end)
+			return -1;
+		if (*js.p == '}') {
+			js.p++;
+			break;
+		}
+		if (*js.p++ != ',')
+			return -1;
+	}
+ done:
+	js_ws(&js);
+	return js.p == js.end ? found : -1;
+}

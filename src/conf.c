@@ -1,0 +1,810 @@
+/*
+ * conf.c: the conf file. One directive per line, looked up in a sorted
+ * keyword table; every error names FILE:LINE. conf_check() catches the
+ * combinations that no single line can.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "porter.h"
+
+#define CONF_MAX_SIZE	(1024 * 1024)
+#define CONF_MAX_WORDS	64
+
+struct conf_ctx {
+	struct conf	*conf;
+	const char	*file;
+	int		 line;
+	char		**cause;
+};
+
+typedef int (*conf_fn)(struct conf_ctx *, int, char **);
+
+struct keyword {
+	const char	*k_name;
+	int		 k_min;		/* arguments */
+	int		 k_max;		/* -1: any number */
+	int		 k_repeat;	/* may appear more than once */
+	conf_fn		 k_fn;
+};
+
+static int	conf_balance(struct conf_ctx *, int, char **);
+static int	conf_duration(struct conf_ctx *, int, char **);
+static int	conf_handoff_window(struct conf_ctx *, int, char **);
+static int	conf_listen(struct conf_ctx *, int, char **);
+static int	conf_max_connections(struct conf_ctx *, int, char **);
+static int	conf_mode(struct conf_ctx *, int, char **);
+static int	conf_pidfile(struct conf_ctx *, int, char **);
+static int	conf_proxy_protocol(struct conf_ctx *, int, char **);
+static int	conf_restart_limit(struct conf_ctx *, int, char **);
+static int	conf_reuseport(struct conf_ctx *, int, char **);
+static int	conf_status(struct conf_ctx *, int, char **);
+static int	conf_upstream(struct conf_ctx *, int, char **);
+static int	conf_user(struct conf_ctx *, int, char **);
+static int	conf_worker(struct conf_ctx *, int, char **);
+static int	conf_worker_ports(struct conf_ctx *, int, char **);
+static int	conf_workers(struct conf_ctx *, int, char **);
+static int	conf_error(struct conf_ctx *, const char *, ...)
+		    __printflike(2, 3);
+
+/* Sorted by name: looked up with bsearch(3). */
+static const struct keyword keywords[] = {
+	{ "balance",		1, 1,  0, conf_balance },
+	{ "connect_timeout",	1, 1,  0, conf_duration },
+	{ "graceful_timeout",	1, 1,  0, conf_duration },
+	{ "handoff_window",	1, 1,  0, conf_handoff_window },
+	{ "header_timeout",	1, 1,  0, conf_duration },
+	{ "idle_timeout",	1, 1,  0, conf_duration },
+	{ "listen",		1, 1,  1, conf_listen },
+	{ "max_connections",	1, 1,  0, conf_max_connections },
+	{ "mode",		1, 1,  0, conf_mode },
+	{ "pidfile",		1, 1,  0, conf_pidfile },
+	{ "proxy_protocol",	1, 1,  0, conf_proxy_protocol },
+	{ "restart_limit",	2, 2,  0, conf_restart_limit },
+	{ "reuseport",		1, 1,  0, conf_reuseport },
+	{ "status",		1, 1,  0, conf_status },
+	{ "upstream",		1, 1,  1, conf_upstream },
+	{ "user",		1, 1,  0, conf_user },
+	{ "worker",		1, -1, 0, conf_worker },
+	{ "worker_ports",	1, 1,  0, conf_worker_ports },
+	{ "workers",		1, 1,  0, conf_workers },
+};
+
+
+static const char *mode_names[] = { "proxy", "handoff", "shared" };
+static const char *balance_names[] = { "round-robin", "least-conn" };
+static const char *worker_names[] = { "builtin", "exec", "node" };
+
+const char *
+conf_mode_name(enum mode m)
+{
+	return mode_names[m];
+}
+
+const char *
+conf_balance_name(enum balance_kind b)
+{
+	return balance_names[b];
+}
+
+const char *
+conf_worker_name(enum worker_kind k)
+{
+	return worker_names[k];
+}
+
+static int
+conf_error(struct conf_ctx *ctx, const char *fmt, ...)
+{
+	char	*msg;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	if (ctx->cause != NULL) {
+		free(*ctx->cause);
+		if (ctx->line > 0) {
+			if (asprintf(ctx->cause, "%s:%d: %s", ctx->file,
+			    ctx->line, msg ? msg : "error") == -1)
+				*ctx->cause = NULL;
+		} else if (asprintf(ctx->cause, "%s: %s", ctx->file,
+		    msg ? msg : "error") == -1)
+			*ctx->cause = NULL;
+	}
+	free(msg);
+	return -1;
+}
+
+struct conf *
+conf_new(void)
+{
+	struct conf	*c;
+	long		 ncpu;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	conf_parse_addr("0.0.0.0:80", &c->c_listen[0], 0);
+	c->c_nlisten = 1;
+	c->c_mode = MODE_PROXY;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	c->c_workers = ncpu < 1 ? 1 : ncpu > PORTER_MAX_WORKERS / 2 ?
+	    PORTER_MAX_WORKERS / 2 : (int)ncpu;
+	c->c_worker = WORKER_BUILTIN;
+	conf_parse_addr("127.0.0.1:9001", &c->c_worker_ports, 0);
+	c->c_balance = BALANCE_RR;
+	c->c_max_connections = 10000;
+	c->c_handoff_window = 32;
+	c->c_connect_timeout = 2000;
+	c->c_idle_timeout = 60000;
+	c->c_header_timeout = 10000;
+	c->c_graceful_timeout = 30000;
+	c->c_restart_limit = 10;
+	c->c_restart_window = 60000;
+	c->c_user = strdup("nobody");
+	c->c_listen_default = 1;
+	return c;
+}
+
+static void
+conf_free_argv(char **argv)
+{
+	char	**p;
+
+	if (argv == NULL)
+		return;
+	for (p = argv; *p != NULL; p++)
+		free(*p);
+	free(argv);
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->c_path);
+	conf_free_argv(c->c_worker_argv);
+	free(c->c_user);
+	free(c->c_pidfile);
+	free(c);
+}
+
+/*
+ * "ADDR:PORT", "[V6]:PORT", "*:PORT" or a bare "PORT" (all addresses).
+ * Names are resolved once, here.
+ */
+int
+conf_parse_addr(const char *s, struct addr *a, int passive)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[256], *end;
+	const char	*colon, *port;
+	long		 p;
+	size_t		 hlen;
+
+	if (strlen(s) >= sizeof(a->a_text))
+		return -1;
+	if (s[0] == '[') {
+		if ((colon = strstr(s, "]:")) == NULL)
+			return -1;
+		hlen = (size_t)(colon - s - 1);
+		memcpy(host, s + 1, hlen);
+		port = colon + 2;
+	} else if ((colon = strrchr(s, ':')) != NULL) {
+		hlen = (size_t)(colon - s);
+		if (hlen >= sizeof(host) || memchr(s, ':', hlen) != NULL)
+			return -1;	/* bare IPv6 needs brackets */
+		memcpy(host, s, hlen);
+		port = colon + 1;
+	} else {
+		hlen = 0;
+		port = s;
+	}
+	host[hlen] = '\0';
+	errno = 0;
+	p = strtol(port, &end, 10);
+	if (*port == '\0' || *end != '\0' || errno != 0 || p < 1 || p > 65535)
+		return -1;
+	if (hlen == 0 || strcmp(host, "*") == 0)
+		strcpy(host, "0.0.0.0");
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
+		return -1;
+	memcpy(&a->a_ss, res->ai_addr, res->ai_addrlen);
+	a->a_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (s[0] == '[' || hlen > 0)
+		snprintf(a->a_text, sizeof(a->a_text), "%s", s);
+	else
+		snprintf(a->a_text, sizeof(a->a_text), "0.0.0.0:%ld", p);
+	return 0;
+}
+
+/* "500ms", "30s", "5m", "1h"; a bare number is seconds. */
+int
+conf_parse_duration(const char *s, int *ms)
+{
+	char		*end;
+	long long	 v, mul;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		mul = 1000;
+	else if (strcmp(end, "ms") == 0)
+		mul = 1;
+	else if (strcmp(end, "m") == 0)
+		mul = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600 * 1000;
+	else
+		return -1;
+	if (v > INT_MAX / mul)
+		return -1;
+	*ms = (int)(v * mul);
+	return 0;
+}
+
+static int
+conf_number(struct conf_ctx *ctx, const char *kw, const char *s, long min,
+    long max, int *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		return conf_error(ctx, "%s: \"%s\" is not a number from %ld "
+		    "to %ld", kw, s, min, max);
+	*out = (int)v;
+	return 0;
+}
+
+static int
+conf_onoff(struct conf_ctx *ctx, const char *kw, const char *s, int *out)
+{
+	if (strcmp(s, "on") == 0)
+		*out = 1;
+	else if (strcmp(s, "off") == 0)
+		*out = 0;
+	else
+		return conf_error(ctx, "%s: expected on or off, not \"%s\"",
+		    kw, s);
+	return 0;
+}
+
+static int
+conf_lookup(const char *names[], size_t n, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+conf_listen(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct conf	*c = ctx->conf;
+	int		 i;
+
+	(void)argc;
+	if (c->c_listen_default) {
+		/* The first listen line replaces the built-in default. */
+		c->c_nlisten = 0;
+		c->c_listen_default = 0;
+	}
+	if (c->c_nlisten == PORTER_MAX_LISTEN)
+		return conf_error(ctx, "listen: at most %d addresses",
+		    PORTER_MAX_LISTEN);
+	if (conf_parse_addr(argv[1], &c->c_listen[c->c_nlisten], 1) == -1)
+		return conf_error(ctx, "listen: bad address \"%s\" "
+		    "(expected ADDR:PORT)", argv[1]);
+	for (i = 0; i < c->c_nlisten; i++)
+		if (c->c_listen[i].a_len == c->c_listen[c->c_nlisten].a_len &&
+		    memcmp(&c->c_listen[i].a_ss, &c->c_listen[c->c_nlisten].a_ss,
+		    c->c_listen[i].a_len) == 0)
+			return conf_error(ctx, "listen: %s given twice",
+			    argv[1]);
+	c->c_nlisten++;
+	return 0;
+}
+
+static int
+conf_mode(struct conf_ctx *ctx, int argc, char **argv)
+{
+	int	m;
+
+	(void)argc;
+	if ((m = conf_lookup(mode_names, nitems(mode_names), argv[1])) == -1)
+		return conf_error(ctx, "mode: expected proxy, handoff or "
+		    "shared, not \"%s\"", argv[1]);
+	if (m != MODE_PROXY)
+		return conf_error(ctx, "mode: %s is not supported yet "
+		    "(this porter has proxy mode only)", argv[1]);
+	ctx->conf->c_mode = (enum mode)m;
+	return 0;
+}
+
+static int
+conf_workers(struct conf_ctx *ctx, int argc, char **argv)
+{
+	long	ncpu;
+
+	(void)argc;
+	if (strcmp(argv[1], "auto") == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		ctx->conf->c_workers = ncpu < 1 ? 1 :
+		    ncpu > PORTER_MAX_WORKERS / 2 ? PORTER_MAX_WORKERS / 2 :
+		    (int)ncpu;
+		return 0;
+	}
+	return conf_number(ctx, "workers", argv[1], 1, PORTER_MAX_WORKERS / 2,
+	    &ctx->conf->c_workers);
+}
+
+static int
+conf_worker(struct conf_ctx *ctx, int argc, char **argv)
+{
+	int	k;
+
+	if ((k = conf_lookup(worker_names, nitems(worker_names), argv[1])) ==
+	    -1)
+		return conf_error(ctx, "worker: expected builtin, exec COMMAND "
+		    "or node SCRIPT, not \"%s\"", argv[1]);
+	if (k == WORKER_BUILTIN && argc != 2)
+		return conf_error(ctx, "worker: builtin takes no arguments");
+	if (k != WORKER_BUILTIN)
+		return conf_error(ctx, "worker: %s workers are not supported "
+		    "yet (this porter has builtin workers only)", argv[1]);
+	ctx->conf->c_worker = (enum worker_kind)k;
+	return 0;
+}
+
+static int
+conf_worker_ports(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	if (conf_parse_addr(argv[1], &ctx->conf->c_worker_ports, 0) == -1)
+		return conf_error(ctx, "worker_ports: bad address \"%s\" "
+		    "(expected ADDR:PORT)", argv[1]);
+	return 0;
+}
+
+static int
+conf_balance(struct conf_ctx *ctx, int argc, char **argv)
+{
+	int	b;
+
+	(void)argc;
+	if ((b = conf_lookup(balance_names, nitems(balance_names),
+	    argv[1])) == -1)
+		return conf_error(ctx, "balance: expected round-robin or "
+		    "least-conn, not \"%s\"", argv[1]);
+	ctx->conf->c_balance = (enum balance_kind)b;
+	return 0;
+}
+
+static int
+conf_reuseport(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return conf_onoff(ctx, "reuseport", argv[1], &ctx->conf->c_reuseport);
+}
+
+static int
+conf_max_connections(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return conf_number(ctx, "max_connections", argv[1], 1, 1000000,
+	    &ctx->conf->c_max_connections);
+}
+
+static int
+conf_handoff_window(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return conf_number(ctx, "handoff_window", argv[1], 1, 1024,
+	    &ctx->conf->c_handoff_window);
+}
+
+static int
+conf_duration(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct conf	*c = ctx->conf;
+	int		 ms, *dst;
+
+	(void)argc;
+	if (conf_parse_duration(argv[1], &ms) == -1)
+		return conf_error(ctx, "%s: bad duration \"%s\" (expected "
+		    "e.g. 500ms, 30s, 5m)", argv[0], argv[1]);
+	if (strcmp(argv[0], "connect_timeout") == 0)
+		dst = &c->c_connect_timeout;
+	else if (strcmp(argv[0], "idle_timeout") == 0)
+		dst = &c->c_idle_timeout;
+	else if (strcmp(argv[0], "header_timeout") == 0)
+		dst = &c->c_header_timeout;
+	else
+		dst = &c->c_graceful_timeout;
+	if (ms == 0 && dst != &c->c_graceful_timeout)
+		return conf_error(ctx, "%s: must be more than 0", argv[0]);
+	*dst = ms;
+	return 0;
+}
+
+static int
+conf_restart_limit(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct conf	*c = ctx->conf;
+
+	(void)argc;
+	if (conf_number(ctx, "restart_limit", argv[1], 1, 100000,
+	    &c->c_restart_limit) == -1)
+		return -1;
+	if (conf_parse_duration(argv[2], &c->c_restart_window) == -1 ||
+	    c->c_restart_window == 0)
+		return conf_error(ctx, "restart_limit: bad window \"%s\" "
+		    "(expected e.g. 60s)", argv[2]);
+	return 0;
+}
+
+static int
+conf_status(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	if (strcmp(argv[1], "off") == 0) {
+		ctx->conf->c_status_on = 0;
+		return 0;
+	}
+	if (conf_parse_addr(argv[1], &ctx->conf->c_status, 1) == -1)
+		return conf_error(ctx, "status: bad address \"%s\" "
+		    "(expected ADDR:PORT or off)", argv[1]);
+	ctx->conf->c_status_on = 1;
+	return 0;
+}
+
+static int
+conf_proxy_protocol(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	if (strcmp(argv[1], "off") == 0)
+		return 0;
+	if (strcmp(argv[1], "v1") == 0 || strcmp(argv[1], "v2") == 0)
+		return conf_error(ctx, "proxy_protocol: %s is not supported "
+		    "yet (only off)", argv[1]);
+	return conf_error(ctx, "proxy_protocol: expected off, v1 or v2, not "
+	    "\"%s\"", argv[1]);
+}
+
+static int
+conf_user(struct conf_ctx *ctx, int argc, char **argv)
+{
+	char	*u;
+
+	(void)argc;
+	if (getpwnam(argv[1]) == NULL)
+		return conf_error(ctx, "user: no such user \"%s\"", argv[1]);
+	if ((u = strdup(argv[1])) == NULL)
+		return conf_error(ctx, "out of memory");
+	free(ctx->conf->c_user);
+	ctx->conf->c_user = u;
+	return 0;
+}
+
+static int
+conf_pidfile(struct conf_ctx *ctx, int argc, char **argv)
+{
+	char	*p = NULL;
+
+	(void)argc;
+	if (strcmp(argv[1], "off") != 0 && (p = strdup(argv[1])) == NULL)
+		return conf_error(ctx, "out of memory");
+	free(ctx->conf->c_pidfile);
+	ctx->conf->c_pidfile = p;
+	return 0;
+}
+
+static int
+conf_upstream(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return conf_error(ctx, "upstream: remote backends are not supported "
+	    "yet (%s)", argv[1]);
+}
+
+static int
+conf_kwcmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct keyword *)elem)->k_name);
+}
+
+/*
+ * Split a line into words: blanks separate, '#' starts a comment,
+ * "double quotes" group and take \" and \\ escapes. Returns the count,
+ * -1 on an unterminated quote or too many words.
+ */
+static int
+conf_split(char *line, char **words, int max)
+{
+	char	*p = line, *out;
+	int	 n = 0;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (*p == '\0' || *p == '#')
+			return n;
+		if (n == max)
+			return -1;
+		words[n++] = out = p;
+		if (*p == '"') {
+			words[n - 1] = out = ++p;
+			while (*p != '"') {
+				if (*p == '\0')
+					return -1;
+				if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+					p++;
+				*out++ = *p++;
+			}
+			p++;
+			if (*p != '\0' && *p != ' ' && *p != '\t' &&
+			    *p != '\r' && *p != '#')
+				return -1;
+		} else {
+			while (*p != '\0' && *p != ' ' && *p != '\t' &&
+			    *p != '\r' && *p != '#')
+				out++, p++;
+		}
+		if (*p == '\0') {
+			*out = '\0';
+			return n;
+		}
+		if (*p == '#') {
+			*out = '\0';
+			return n;
+		}
+		p++;
+		*out = '\0';
+	}
+}
+
+static int
+conf_line(struct conf_ctx *ctx, char *line)
+{
+	const struct keyword	*kw;
+	char			*words[CONF_MAX_WORDS];
+	int			 n, argc, idx;
+
+	if ((n = conf_split(line, words, CONF_MAX_WORDS)) == -1)
+		return conf_error(ctx, "unterminated quote or more than %d "
+		    "words", CONF_MAX_WORDS);
+	if (n == 0)
+		return 0;
+	kw = bsearch(words[0], keywords, nitems(keywords), sizeof(*kw),
+	    conf_kwcmp);
+	if (kw == NULL)
+		return conf_error(ctx, "unknown directive \"%s\"", words[0]);
+	argc = n - 1;
+	if (argc < kw->k_min || (kw->k_max != -1 && argc > kw->k_max)) {
+		if (kw->k_min == kw->k_max)
+			return conf_error(ctx, "%s: takes %d argument%s, "
+			    "not %d", kw->k_name, kw->k_min,
+			    kw->k_min == 1 ? "" : "s", argc);
+		return conf_error(ctx, "%s: takes at least %d argument%s",
+		    kw->k_name, kw->k_min, kw->k_min == 1 ? "" : "s");
+	}
+	idx = (int)(kw - keywords);
+	if (!kw->k_repeat && ctx->conf->c_lines[idx] > 0)
+		return conf_error(ctx, "%s: already set on line %d",
+		    kw->k_name, ctx->conf->c_lines[idx]);
+	if (kw->k_fn(ctx, n, words) == -1)
+		return -1;
+	ctx->conf->c_lines[idx] = ctx->line;
+	return 0;
+}
+
+/* Parse a whole buffer; file names the buffer in error messages. */
+int
+conf_parse(struct conf *c, const char *file, const char *buf, size_t len,
+    char **cause)
+{
+	struct conf_ctx	 ctx = { c, file, 0, cause };
+	const char	*p = buf, *end = buf + len, *nl;
+	char		*line;
+	size_t		 n;
+	int		 rv = 0;
+
+	while (p < end && rv == 0) {
+		ctx.line++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (memchr(p, '\0', n) != NULL)
+			return conf_error(&ctx, "NUL byte in line");
+		if ((line = malloc(n + 1)) == NULL)
+			return conf_error(&ctx, "out of memory");
+		memcpy(line, p, n);
+		line[n] = '\0';
+		rv = conf_line(&ctx, line);
+		free(line);
+		p = nl + 1;
+	}
+	return rv;
+}
+
+int
+conf_load(struct conf *c, const char *path, char **cause)
+{
+	struct conf_ctx	 ctx = { c, path, 0, cause };
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 n;
+	size_t		 off = 0;
+	int		 fd, rv;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return conf_error(&ctx, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_MAX_SIZE) {
+		close(fd);
+		return conf_error(&ctx, "not a regular file of at most %d "
+		    "bytes", CONF_MAX_SIZE);
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return conf_error(&ctx, "out of memory");
+	}
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	free(c->c_path);
+	if ((c->c_path = strdup(path)) == NULL) {
+		free(buf);
+		return conf_error(&ctx, "out of memory");
+	}
+	rv = conf_parse(c, path, buf, off, cause);
+	free(buf);
+	return rv;
+}
+
+/*
+ * A command line override (-m, -w, -l): replaces what the file said, and
+ * forgets the file's line so that conf_check() blames the command line.
+ */
+int
+conf_set(struct conf *c, const char *key, const char *value, char **cause)
+{
+	struct conf_ctx		 ctx = { c, "command line", 0, cause };
+	const struct keyword	*kw;
+	char			*words[2];
+	int			 rv;
+
+	kw = bsearch(key, keywords, nitems(keywords), sizeof(*kw), conf_kwcmp);
+	if (kw == NULL)
+		return conf_error(&ctx, "unknown directive \"%s\"", key);
+	if ((words[1] = strdup(value)) == NULL)
+		return conf_error(&ctx, "out of memory");
+	words[0] = (char *)(uintptr_t)kw->k_name;
+	if (strcmp(key, "listen") == 0)
+		c->c_listen_default = 1;
+	if ((rv = kw->k_fn(&ctx, 2, words)) == 0)
+		c->c_lines[kw - keywords] = 0;
+	free(words[1]);
+	return rv;
+}
+
+static int
+conf_kwline(const struct conf *c, const char *name)
+{
+	const struct keyword	*kw;
+
+	kw = bsearch(name, keywords, nitems(keywords), sizeof(*kw),
+	    conf_kwcmp);
+	return kw == NULL ? 0 : c->c_lines[kw - keywords];
+}
+
+static int
+addr_equal(const struct addr *a, const struct addr *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+
+	if (a->a_ss.ss_family != b->a_ss.ss_family)
+		return 0;
+	if (a->a_ss.ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)&a->a_ss;
+		b4 = (const struct sockaddr_in *)&b->a_ss;
+		return a4->sin_port == b4->sin_port &&
+		    (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
+		    a4->sin_addr.s_addr == INADDR_ANY ||
+		    b4->sin_addr.s_addr == INADDR_ANY);
+	}
+	return a->a_len == b->a_len && memcmp(&a->a_ss, &b->a_ss,
+	    a->a_len) == 0;
+}
+
+static in_port_t
+addr_port(const struct addr *a)
+{
+	if (a->a_ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->a_ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)&a->a_ss)->sin_port);
+}
+
+/* Combinations that no single line can judge. */
+int
+conf_check(struct conf *c, char **cause)
+{
+	struct conf_ctx	 ctx = { c, c->c_path ? c->c_path : "command line", 0,
+			    cause };
+	int		 i, base;
+
+	if (c->c_reuseport && c->c_mode != MODE_SHARED) {
+		ctx.line = conf_kwline(c, "reuseport");
+		return conf_error(&ctx, "reuseport on needs mode shared "
+		    "(mode is %s)", conf_mode_name(c->c_mode));
+	}
+	base = addr_port(&c->c_worker_ports);
+	if (base + 2 * c->c_workers - 1 > 65535) {
+		ctx.line = conf_kwline(c, "worker_ports");
+		if (ctx.line == 0)
+			ctx.line = conf_kwline(c, "workers");
+		return conf_error(&ctx, "worker_ports: %d workers from port %d "
+		    "run past 65535", c->c_workers, base);
+	}
+	for (i = 0; i < c->c_nlisten; i++) {
+		int	 p = addr_port(&c->c_listen[i]);
+
+		if (c->c_worker_ports.a_ss.ss_family ==
+		    c->c_listen[i].a_ss.ss_family && p >= base &&
+		    p < base + 2 * c->c_workers) {
+			ctx.line = conf_kwline(c, "worker_ports");
+			if (ctx.line == 0)
+				ctx.line = conf_kwline(c, "listen");
+			return conf_error(&ctx, "worker_ports: ports %d-%d "
+			    "overlap listen %s", base,
+			    base + 2 * c->c_workers - 1,
+			    c->c_listen[i].a_text);
+		}
+		if (c->c_status_on && addr_equal(&c->c_listen[i],
+		    &c->c_status)) {
+			ctx.line = conf_kwline(c, "status");
+			return conf_error(&ctx, "status: %s is also a listen "
+			    "address", c->c_status.a_text);
+		}
+	}
+	return 0;
+}
+
+_Static_assert(nitems(keywords) <= nitems(((struct conf *)0)->c_lines),
+    "struct conf c_lines is too small for the keyword table");

@@ -1,0 +1,341 @@
+/*
+ * http.c: HTTP/1.1 requests for the built-in worker, on http-parser.
+ * Pure: bytes come in through one evbuffer and responses go out through
+ * another, so that it is unit-tested without sockets.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <http_parser.h>
+
+#include "porter.h"
+
+struct http_conn {
+	http_parser		 hc_parser;
+	struct http_req		 hc_req;
+	size_t			 hc_hbytes;	/* header bytes of this request */
+	int			 hc_error;	/* status to answer with, or 0 */
+	int			 hc_complete;	/* a request waits to be served */
+};
+
+static int	http_on_begin(http_parser *);
+static int	http_on_url(http_parser *, const char *, size_t);
+static int	http_on_header(http_parser *, const char *, size_t);
+static int	http_on_headers_complete(http_parser *);
+static int	http_on_complete(http_parser *);
+
+static const http_parser_settings http_settings = {
+	.on_message_begin = http_on_begin,
+	.on_url = http_on_url,
+	.on_header_field = http_on_header,
+	.on_header_value = http_on_header,
+	.on_headers_complete = http_on_headers_complete,
+	.on_message_complete = http_on_complete,
+};
+
+/* What /bytes/N sends: added by reference, never copied. */
+static char	http_fill[64 * 1024];
+
+struct http_conn *
+http_conn_new(void)
+{
+	struct http_conn	*hc;
+
+	if ((hc = calloc(1, sizeof(*hc))) == NULL)
+		return NULL;
+	http_parser_init(&hc->hc_parser, HTTP_REQUEST);
+	hc->hc_parser.data = hc;
+	return hc;
+}
+
+void
+http_conn_free(struct http_conn *hc)
+{
+	free(hc);
+}
+
+const struct http_req *
+http_conn_request(const struct http_conn *hc)
+{
+	return &hc->hc_req;
+}
+
+static int
+http_on_begin(http_parser *p)
+{
+	struct http_conn	*hc = p->data;
+
+	hc->hc_req.r_pathlen = 0;
+	hc->hc_req.r_path[0] = '\0';
+	hc->hc_hbytes = 0;
+	return 0;
+}
+
+static int
+http_on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*hc = p->data;
+	struct http_req		*r = &hc->hc_req;
+
+	if (len > HTTP_MAX_URL - r->r_pathlen) {
+		hc->hc_error = 414;
+		return -1;
+	}
+	memcpy(r->r_path + r->r_pathlen, at, len);
+	r->r_pathlen += len;
+	r->r_path[r->r_pathlen] = '\0';
+	return 0;
+}
+
+static int
+http_on_header(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn	*hc = p->data;
+
+	(void)at;
+	hc->hc_hbytes += len + 2;	/* ": " or CRLF per piece */
+	if (hc->hc_hbytes > HTTP_MAX_HEADERS) {
+		hc->hc_error = 431;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+http_on_headers_complete(http_parser *p)
+{
+	struct http_conn	*hc = p->data;
+	struct http_req		*r = &hc->hc_req;
+
+	r->r_method = (int)p->method;
+	r->r_head = p->method == HTTP_HEAD;
+	r->r_major = p->http_major;
+	r->r_minor = p->http_minor;
+	if (p->method == HTTP_CONNECT) {
+		hc->hc_error = 405;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+http_on_complete(http_parser *p)
+{
+	struct http_conn	*hc = p->data;
+
+	hc->hc_req.r_keepalive = http_should_keep_alive(p) && !p->upgrade;
+	hc->hc_complete = 1;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/*
+ * Parse what "in" holds and drain what was parsed. FEED_REQUEST: a request
+ * is ready in http_conn_request(); answer it and call again for the next
+ * one (pipelining). FEED_ERROR: an error response went to "out"; close
+ * once it is written.
+ */
+enum http_feed
+http_conn_feed(struct http_conn *hc, struct evbuffer *in, struct evbuffer *out)
+{
+	struct evbuffer_iovec	 vec[8];
+	http_parser		*p = &hc->hc_parser;
+	enum http_errno		 err;
+	size_t			 n, done;
+	int			 i, nvec;
+
+	if (hc->hc_complete) {
+		hc->hc_complete = 0;
+		http_parser_pause(p, 0);
+	}
+	while (evbuffer_get_length(in) > 0) {
+		nvec = evbuffer_peek(in, -1, NULL, vec, nitems(vec));
+		if (nvec > (int)nitems(vec))
+			nvec = (int)nitems(vec);
+		done = 0;
+		for (i = 0; i < nvec; i++) {
+			n = http_parser_execute(p, &http_settings,
+			    vec[i].iov_base, vec[i].iov_len);
+			done += n;
+			err = HTTP_PARSER_ERRNO(p);
+			if (err == HPE_PAUSED) {
+				/* Stopped just after a complete request. */
+				evbuffer_drain(in, done);
+				return FEED_REQUEST;
+			}
+			if (err != HPE_OK || p->upgrade) {
+				if (err == HPE_OK) {
+					/* Upgrade: served once, then closed. */
+					evbuffer_drain(in, done);
+					if (hc->hc_complete)
+						return FEED_REQUEST;
+				}
+				goto fail;
+			}
+			if (n != vec[i].iov_len)
+				goto fail;
+		}
+		evbuffer_drain(in, done);
+	}
+	return FEED_MORE;
+
+ fail:
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (hc->hc_error == 0)
+		hc->hc_error = HTTP_PARSER_ERRNO(p) == HPE_HEADER_OVERFLOW ?
+		    431 : 400;
+	http_reply_error(out, hc->hc_error);
+	return FEED_ERROR;
+}
+
+static const char *
+http_reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	default:  return "Error";
+	}
+}
+
+/* Status line and headers. "extra" is zero or more "Name: value\r\n". */
+void
+http_response_head(struct evbuffer *out, int code, size_t clen,
+    int keepalive, const char *extra)
+{
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s%s\r\n", code, http_reason(code), clen,
+	    keepalive ? "" : "Connection: close\r\n", extra ? extra : "");
+}
+
+/* An error answer; the connection closes after it. */
+void
+http_reply_error(struct evbuffer *out, int code)
+{
+	char	body[64];
+	int	n;
+
+	n = snprintf(body, sizeof(body), "%d %s\n", code, http_reason(code));
+	http_response_head(out, code, (size_t)n, 0,
+	    code == 405 ? "Allow: GET, HEAD\r\n" : NULL);
+	evbuffer_add(out, body, (size_t)n);
+}
+
+/* N bytes of filler, by reference to one static block. */
+void
+http_add_bytes(struct evbuffer *out, size_t n)
+{
+	size_t	chunk;
+
+	if (http_fill[0] == '\0')
+		memset(http_fill, 'x', sizeof(http_fill));
+	while (n > 0) {
+		chunk = n < sizeof(http_fill) ? n : sizeof(http_fill);
+		evbuffer_add_reference(out, http_fill, chunk, NULL, NULL);
+		n -= chunk;
+	}
+}
+
+static int
+http_number(const char *s, size_t len, long max, long *out)
+{
+	long	v = 0;
+	size_t	i;
+
+	if (len == 0 || len > 12)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Map a request path (query string ignored) to a route; *arg gets N of
+ * /bytes/N or MS of /delay/MS. ROUTE_BAD: a number out of range.
+ */
+enum http_route
+http_route(const char *path, size_t len, long *arg)
+{
+	const char	*q;
+
+	if ((q = memchr(path, '?', len)) != NULL)
+		len = (size_t)(q - path);
+	*arg = 0;
+	if (len == 1 && path[0] == '/')
+		return ROUTE_ROOT;
+	if (len > 7 && memcmp(path, "/bytes/", 7) == 0)
+		return http_number(path + 7, len - 7, HTTP_MAX_BYTES, arg) ==
+		    -1 ? ROUTE_BAD : ROUTE_BYTES;
+	if (len > 7 && memcmp(path, "/delay/", 7) == 0)
+		return http_number(path + 7, len - 7, HTTP_MAX_DELAY, arg) ==
+		    -1 ? ROUTE_BAD : ROUTE_DELAY;
+	return ROUTE_NOTFOUND;
+}
+
+/*
+ * Answer a parsed request. A /delay request is answered here once the
+ * caller has waited. Returns whether the connection stays open.
+ */
+int
+http_serve(struct evbuffer *out, const struct http_req *r,
+    const struct http_site *site)
+{
+	char		 body[256];
+	long		 arg;
+	int		 n, keep = r->r_keepalive && !site->s_closing;
+	const char	*extra = site->s_header;
+
+	if (r->r_method != HTTP_GET && r->r_method != HTTP_HEAD) {
+		http_response_head(out, 405, 0, keep, "Allow: GET, HEAD\r\n");
+		return keep;
+	}
+	switch (http_route(r->r_path, r->r_pathlen, &arg)) {
+	case ROUTE_ROOT:
+		n = snprintf(body, sizeof(body), "handled by worker %d, pid "
+		    "%ld, via %s\n", site->s_id, (long)site->s_pid,
+		    site->s_mode);
+		break;
+	case ROUTE_BYTES:
+		http_response_head(out, 200, (size_t)arg, keep, extra);
+		if (!r->r_head)
+			http_add_bytes(out, (size_t)arg);
+		return keep;
+	case ROUTE_DELAY:
+		n = snprintf(body, sizeof(body), "delayed %ld ms by worker "
+		    "%d\n", arg, site->s_id);
+		break;
+	case ROUTE_BAD:
+		http_reply_error(out, 400);
+		return 0;
+	case ROUTE_NOTFOUND:
+	default:
+		n = snprintf(body, sizeof(body), "404 Not Found\n");
+		http_response_head(out, 404, (size_t)n, keep, extra);
+		if (!r->r_head)
+			evbuffer_add(out, body, (size_t)n);
+		return keep;
+	}
+	http_response_head(out, 200, (size_t)n, keep, extra);
+	if (!r->r_head)
+		evbuffer_add(out, body, (size_t)n);
+	return keep;
+}

@@ -1,0 +1,213 @@
+/*
+ * listener.c: listening sockets. Binding with clear errors, an accept loop
+ * that hands out non-blocking close-on-exec sockets, pause/resume for
+ * backpressure, and a short back-off when the process is out of fds.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "porter.h"
+
+#define LISTEN_BACKLOG	4096	/* the kernel caps it at somaxconn */
+#define ACCEPT_BATCH	64	/* accepts per wake-up, so others get a turn */
+#define ACCEPT_BACKOFF	100	/* ms to wait when out of fds */
+
+struct listener {
+	int			 l_fd;
+	struct event		*l_ev;
+	struct event		*l_backoff;
+	int			 l_paused;	/* by the caller */
+	int			 l_waiting;	/* in back-off */
+	listener_accept_fn	 l_fn;
+	void			*l_arg;
+};
+
+static void	listener_accept_cb(evutil_socket_t, short, void *);
+static void	listener_backoff_cb(evutil_socket_t, short, void *);
+
+int
+socket_nonblock_cloexec(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	return 0;
+}
+
+/* A bound, listening, non-blocking socket, or -1 with *cause set. */
+int
+listener_bind(const struct addr *a, int backlog, int reuseport, char **cause)
+{
+	int	fd, on = 1, saved;
+
+	fd = socket(a->a_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		saved = errno;
+		goto fail;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) == -1) || (a->a_ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)) {
+		saved = errno;
+		goto fail;
+	}
+	if (bind(fd, (const struct sockaddr *)&a->a_ss, a->a_len) == -1 ||
+	    listen(fd, backlog > 0 ? backlog : LISTEN_BACKLOG) == -1) {
+		saved = errno;
+		goto fail;
+	}
+	return fd;
+
+ fail:
+	if (fd != -1)
+		close(fd);
+	if (cause != NULL) {
+		const char *hint = "";
+
+		if (saved == EACCES)
+			hint = " (ports below 1024 need root or "
+			    "CAP_NET_BIND_SERVICE; try -l 127.0.0.1:8080)";
+		else if (saved == EADDRINUSE)
+			hint = " (another program listens there)";
+		else if (saved == EADDRNOTAVAIL)
+			hint = " (not an address of this machine)";
+		if (asprintf(cause, "cannot listen on %s: %s%s", a->a_text,
+		    strerror(saved), hint) == -1)
+			*cause = NULL;
+	}
+	return -1;
+}
+
+/* Accept on fd (already listening); the listener owns fd. */
+struct listener *
+listener_new(struct event_base *base, int fd, listener_accept_fn fn,
+    void *arg)
+{
+	struct listener	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->l_fd = fd;
+	l->l_fn = fn;
+	l->l_arg = arg;
+	l->l_ev = event_new(base, fd, EV_READ | EV_PERSIST,
+	    listener_accept_cb, l);
+	l->l_backoff = evtimer_new(base, listener_backoff_cb, l);
+	if (l->l_ev == NULL || l->l_backoff == NULL ||
+	    event_add(l->l_ev, NULL) == -1) {
+		l->l_fd = -1;
+		listener_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void
+listener_free(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->l_ev != NULL)
+		event_free(l->l_ev);
+	if (l->l_backoff != NULL)
+		event_free(l->l_backoff);
+	if (l->l_fd != -1)
+		close(l->l_fd);
+	free(l);
+}
+
+int
+listener_fd(const struct listener *l)
+{
+	return l->l_fd;
+}
+
+void
+listener_pause(struct listener *l)
+{
+	if (l->l_paused)
+		return;
+	l->l_paused = 1;
+	event_del(l->l_ev);
+}
+
+void
+listener_resume(struct listener *l)
+{
+	if (!l->l_paused)
+		return;
+	l->l_paused = 0;
+	if (!l->l_waiting)
+		event_add(l->l_ev, NULL);
+}
+
+static void
+listener_backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener	*l = arg;
+
+	(void)fd;
+	(void)what;
+	l->l_waiting = 0;
+	if (!l->l_paused)
+		event_add(l->l_ev, NULL);
+}
+
+static void
+listener_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener		*l = arg;
+	struct sockaddr_storage	 ss;
+	struct timeval		 tv = { 0, ACCEPT_BACKOFF * 1000 };
+	socklen_t		 len;
+	int			 i, s;
+
+	(void)what;
+	for (i = 0; i < ACCEPT_BATCH && !l->l_paused; i++) {
+		len = sizeof(ss);
+		s = accept4(fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (s == -1) {
+			switch (errno) {
+			case EINTR:
+			case ECONNABORTED:
+				continue;
+			case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+			case EWOULDBLOCK:
+#endif
+				return;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				/* Let the backlog hold clients a moment. */
+				log_warn("%s: accept, pausing %d ms", __func__,
+				    ACCEPT_BACKOFF);
+				event_del(l->l_ev);
+				l->l_waiting = 1;
+				evtimer_add(l->l_backoff, &tv);
+				return;
+			default:
+				log_warn("%s: accept", __func__);
+				return;
+			}
+		}
+		l->l_fn(s, (struct sockaddr *)&ss, len, l->l_arg);
+	}
+}

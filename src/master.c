@@ -1,0 +1,727 @@
+/*
+ * master.c: the master process. Owns the listeners and the worker table:
+ * spawns workers, uses them once they say they are ready, restarts them
+ * with a back-off and gives up past restart_limit; handles signals.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "porter.h"
+
+#define READY_TIMEOUT	10000	/* ms a new worker has to say it is ready */
+#define BACKOFF_MIN	100	/* ms before restarting a worker that died young */
+#define BACKOFF_MAX	5000
+#define HEALTHY_AFTER	2000	/* ms of life that counts as a good start */
+#define STOP_TIMEOUT	5000	/* ms between SIGTERM and SIGKILL on stop */
+
+struct master		*master;
+
+static struct listener	*listeners[PORTER_MAX_LISTEN];
+static int		 nlisteners;
+static int		 listeners_paused;
+static struct event	*ev_signal;	/* signalfd: no libevent signal state
+					   for forked workers to inherit */
+static int		 signal_fd = -1;
+static struct event	*ev_stop;	/* graceful_timeout or kill timer */
+static uid_t		 worker_uid;
+static gid_t		 worker_gid;
+static int		 drop_privileges;
+
+static void	master_spawn(struct worker *);
+static void	master_stop(int, const char *);
+static void	master_reap(void);
+
+static const char *state_names[] = { "idle", "starting", "ready",
+    "draining" };
+
+const char *
+worker_state_name(enum worker_state s)
+{
+	return state_names[s];
+}
+
+/* All state changes go through here, so the log tells the story. */
+static void
+worker_set_state(struct worker *w, enum worker_state s)
+{
+	if (w->w_state == s)
+		return;
+	log_debug("worker %d (pid %ld): %s -> %s", w->w_id, (long)w->w_pid,
+	    state_names[w->w_state], state_names[s]);
+	w->w_state = s;
+}
+
+int
+master_worker_usable(const struct worker *w, void *arg)
+{
+	(void)arg;
+	return w->w_state == WS_READY;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Descriptors this process holds right now. */
+int
+master_count_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;		/* the directory's own fd */
+}
+
+void
+master_fds(int delta)
+{
+	master->m_dynfds += delta;
+	if (master->m_basefds + master->m_dynfds > master->m_stats.peak_fds)
+		master->m_stats.peak_fds = master->m_basefds +
+		    master->m_dynfds;
+}
+
+static void
+master_listeners_pause(int pause)
+{
+	int	i;
+
+	if (pause == listeners_paused)
+		return;
+	listeners_paused = pause;
+	for (i = 0; i < nlisteners; i++) {
+		if (pause)
+			listener_pause(listeners[i]);
+		else
+			listener_resume(listeners[i]);
+	}
+	if (pause)
+		log_warnx("max_connections (%d) reached: not accepting",
+		    master->m_conf->c_max_connections);
+	else
+		log_info("accepting again");
+}
+
+/* A client connection was accepted. */
+void
+master_client_open(void)
+{
+	master->m_stats.active++;
+	master_fds(1);
+	if (master->m_stats.active >= (unsigned int)
+	    master->m_conf->c_max_connections)
+		master_listeners_pause(1);
+}
+
+void
+master_client_close(void)
+{
+	master->m_stats.active--;
+	master_fds(-1);
+	if (master->m_stats.active < (unsigned int)
+	    master->m_conf->c_max_connections && !master->m_stopping)
+		master_listeners_pause(0);
+	if (master->m_stopping && master->m_stats.active == 0)
+		master_reap();
+}
+
+void
+master_worker_conn(struct worker *w, int delta)
+{
+	if (delta > 0) {
+		w->w_active++;
+		w->w_accepted++;
+	} else
+		w->w_active--;
+}
+
+static void
+master_arm(struct event *ev, int ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+static void
+master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
+{
+	struct worker	*w = arg;
+	char		 cmd[64];
+	int		 rv;
+
+	(void)ch;
+	if ((rv = channel_json_str(line, len, "cmd", cmd, sizeof(cmd))) ==
+	    -1) {
+		/* A built-in worker breaking protocol is a bug: replace it. */
+		log_warnx("worker %d (pid %ld) sent garbage: \"%.*s\"; "
+		    "killing it", w->w_id, (long)w->w_pid,
+		    (int)(len > 80 ? 80 : len), line);
+		kill(w->w_pid, SIGKILL);
+		return;
+	}
+	if (rv == 1 && strcmp(cmd, "PORTER_READY") == 0) {
+		if (w->w_state != WS_STARTING)
+			return;
+		evtimer_del(w->w_timer);
+		worker_set_state(w, WS_READY);
+		log_info("worker %d (pid %ld) ready on %s", w->w_id,
+		    (long)w->w_pid, w->w_addr.a_text);
+		relay_kick();
+		return;
+	}
+	log_debug("worker %d: ignoring %.*s", w->w_id, (int)len, line);
+}
+
+static void
+master_chan_close_cb(struct channel *ch, const char *why, void *arg)
+{
+	struct worker	*w = arg;
+
+	log_debug("worker %d (pid %ld): channel closed: %s", w->w_id,
+	    (long)w->w_pid, why);
+	channel_free(ch);
+	w->w_chan = NULL;
+	/* It is exiting, or will be made to. */
+	if (w->w_pid > 0 && w->w_state != WS_DRAINING)
+		kill(w->w_pid, SIGTERM);
+}
+
+/* Restart timer, or ready timeout. */
+static void
+master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->w_state == WS_IDLE) {
+		master_spawn(w);
+		return;
+	}
+	if (w->w_state == WS_STARTING) {
+		log_warnx("worker %d (pid %ld) not ready after %d ms; "
+		    "killing it", w->w_id, (long)w->w_pid, READY_TIMEOUT);
+		kill(w->w_pid, SIGKILL);
+	}
+}
+
+/* In the child: undo what the master set up and become another user. */
+static void
+master_child_setup(int chanfd)
+{
+	sigset_t	set;
+	int		sig;
+
+#ifdef HAVE_SYS_PRCTL_H
+	/* Never outlive the master. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		_exit(EXIT_START);
+#endif
+	if (getppid() != master->m_pid)
+		_exit(EXIT_START);	/* the master died already */
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+
+	/* Keep stdio and the channel (as fd 3); close the master's fds. */
+	if (chanfd != 3) {
+		if (dup2(chanfd, 3) == -1)
+			_exit(EXIT_START);
+		close(chanfd);
+	}
+#ifdef HAVE_CLOSE_RANGE
+	if (close_range(4, ~0U, 0) == -1)
+#endif
+	{
+		struct rlimit	rl;
+		int		fd;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			rl.rlim_cur = 1024;
+		for (fd = 4; fd < (int)rl.rlim_cur; fd++)
+			close(fd);
+	}
+	if (drop_privileges) {
+		if (setgroups(1, &worker_gid) == -1 ||
+		    setgid(worker_gid) == -1 || setuid(worker_uid) == -1) {
+			log_warn("cannot become user %s",
+			    master->m_conf->c_user);
+			_exit(EXIT_START);
+		}
+	}
+}
+
+static void
+master_spawn(struct worker *w)
+{
+	struct conf	*c = master->m_conf;
+	int		 sv[2], fl;
+	pid_t		 pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s: socketpair", __func__);
+		goto retry;
+	}
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("%s: fork", __func__);
+		close(sv[0]);
+		close(sv[1]);
+		goto retry;
+	case 0:
+		close(sv[0]);
+		if ((fl = fcntl(sv[1], F_GETFL)) != -1)
+			(void)fcntl(sv[1], F_SETFL, fl | O_NONBLOCK);
+		master_child_setup(sv[1]);
+		worker_main(w->w_id, 3, c->c_mode, c);
+		/* NOTREACHED */
+	}
+	close(sv[1]);
+	if (socket_nonblock_cloexec(sv[0]) == -1 || (w->w_chan =
+	    channel_new(master->m_base, sv[0], master_msg_cb,
+	    master_chan_close_cb, w)) == NULL) {
+		log_warnx("%s: cannot set up worker %d's channel", __func__,
+		    w->w_id);
+		close(sv[0]);
+		kill(pid, SIGKILL);	/* reaped and restarted as usual */
+	}
+	w->w_pid = pid;
+	gettimeofday(&w->w_started, NULL);
+	worker_set_state(w, WS_STARTING);
+	master_arm(w->w_timer, READY_TIMEOUT);
+	log_debug("worker %d: started pid %ld", w->w_id, (long)pid);
+	return;
+
+ retry:
+	w->w_failures++;
+	master_arm(w->w_timer, BACKOFF_MAX);
+}
+
+static struct worker *
+master_worker_new(int id)
+{
+	struct conf	*c = master->m_conf;
+	struct worker	*w;
+	struct addr	*a;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->w_id = id;
+	w->w_timer = evtimer_new(master->m_base, master_worker_timer_cb, w);
+	if (w->w_timer == NULL) {
+		free(w);
+		return NULL;
+	}
+	a = &w->w_addr;
+	*a = c->c_worker_ports;
+	if (a->a_ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->a_ss;
+
+		s6->sin6_port = htons((in_port_t)(ntohs(s6->sin6_port) + id));
+		snprintf(a->a_text, sizeof(a->a_text), "port %d",
+		    ntohs(s6->sin6_port));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&a->a_ss;
+
+		s4->sin_port = htons((in_port_t)(ntohs(s4->sin_port) + id));
+		snprintf(a->a_text, sizeof(a->a_text), "port %d",
+		    ntohs(s4->sin_port));
+	}
+	return w;
+}
+
+int
+master_worker_port(const struct worker *w)
+{
+	if (w->w_addr.a_ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)
+		    &w->w_addr.a_ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)&w->w_addr.a_ss)->sin_port);
+}
+
+/*
+ * Count a restart against restart_limit. Returns -1 when that is one too
+ * many within the window.
+ */
+static int
+master_count_restart(void)
+{
+	struct conf	*c = master->m_conf;
+	uint64_t	 now = now_ms();
+	int		 i, n = 0;
+
+	for (i = 0; i < master->m_nrestarts; i++)
+		if (now - master->m_restarts[i] < (uint64_t)c->c_restart_window)
+			master->m_restarts[n++] = master->m_restarts[i];
+	master->m_nrestarts = n;
+	if (n >= c->c_restart_limit)
+		return -1;
+	master->m_restarts[master->m_nrestarts++] = now;
+	return 0;
+}
+
+static void
+master_exited(struct worker *w, int status)
+{
+	struct timeval	 now, age;
+	long		 ms;
+	int		 delay;
+
+	gettimeofday(&now, NULL);
+	timersub(&now, &w->w_started, &age);
+	ms = age.tv_sec * 1000 + age.tv_usec / 1000;
+	if (WIFSIGNALED(status))
+		log_warnx("worker %d (pid %ld) killed by signal %d (%s) "
+		    "after %ld ms", w->w_id, (long)w->w_pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), ms);
+	else if (WEXITSTATUS(status) != 0 || !master->m_stopping)
+		log_warnx("worker %d (pid %ld) exited with status %d after "
+		    "%ld ms", w->w_id, (long)w->w_pid, WEXITSTATUS(status), ms);
+	else
+		log_debug("worker %d (pid %ld) exited", w->w_id,
+		    (long)w->w_pid);
+	if (w->w_chan != NULL) {
+		channel_free(w->w_chan);
+		w->w_chan = NULL;
+	}
+	evtimer_del(w->w_timer);
+	w->w_pid = 0;
+	worker_set_state(w, WS_IDLE);
+	if (master->m_stopping)
+		return;
+
+	if (master_count_restart() == -1) {
+		log_warnx("workers keep dying: %d restarts within %d ms "
+		    "(restart_limit); giving up", master->m_conf->c_restart_limit,
+		    master->m_conf->c_restart_window);
+		master->m_exitcode = EXIT_GAVEUP;
+		master_stop(1, "restart limit");
+		return;
+	}
+	/* Back off while it keeps dying young; a good run resets that. */
+	if (ms < HEALTHY_AFTER)
+		w->w_failures++;
+	else
+		w->w_failures = 0;
+	delay = 0;
+	if (w->w_failures > 0) {
+		delay = BACKOFF_MIN << (w->w_failures > 6 ? 6 :
+		    w->w_failures - 1);
+		if (delay > BACKOFF_MAX)
+			delay = BACKOFF_MAX;
+	}
+	w->w_restarts++;
+	log_info("restarting worker %d in %d ms", w->w_id, delay);
+	master_arm(w->w_timer, delay);
+}
+
+/* Collect exited children; while stopping, leave once all are gone. */
+static void
+master_reap(void)
+{
+	pid_t	pid;
+	int	status, i, alive;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < master->m_nworkers; i++)
+			if (master->m_workers[i]->w_pid == pid) {
+				master_exited(master->m_workers[i], status);
+				break;
+			}
+	}
+	if (!master->m_stopping)
+		return;
+	for (i = alive = 0; i < master->m_nworkers; i++)
+		if (master->m_workers[i]->w_pid > 0)
+			alive++;
+	if (alive == 0 && (master->m_stopping == 1 ||
+	    master->m_stats.active == 0))
+		event_base_loopexit(master->m_base, NULL);
+}
+
+static void
+master_signal_workers(int sig)
+{
+	int	i;
+
+	for (i = 0; i < master->m_nworkers; i++)
+		if (master->m_workers[i]->w_pid > 0)
+			kill(master->m_workers[i]->w_pid, sig);
+}
+
+static void
+master_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (master->m_stopping == 2) {
+		log_warnx("graceful_timeout: %u connection%s left; stopping "
+		    "now", master->m_stats.active,
+		    master->m_stats.active == 1 ? "" : "s");
+		master_stop(1, "graceful_timeout");
+		return;
+	}
+	log_warnx("workers did not stop in %d ms; killing them",
+	    STOP_TIMEOUT);
+	master_signal_workers(SIGKILL);
+}
+
+/*
+ * how 1: fast stop: close everything, SIGTERM the workers.
+ * how 2: graceful: stop accepting, let the workers finish what they
+ * serve (SIGQUIT), up to graceful_timeout.
+ */
+static void
+master_stop(int how, const char *why)
+{
+	int	i;
+
+	if (master->m_stopping == 1 || master->m_stopping == how)
+		return;
+	log_info("%s stop (%s)", how == 1 ? "fast" : "graceful", why);
+	master->m_stopping = how;
+	for (i = 0; i < nlisteners; i++)
+		listener_free(listeners[i]);
+	nlisteners = 0;
+	for (i = 0; i < master->m_nworkers; i++)
+		if (master->m_workers[i]->w_state == WS_IDLE)
+			evtimer_del(master->m_workers[i]->w_timer);
+	if (how == 1) {
+		relay_close_all();
+		master_signal_workers(SIGTERM);
+		master_arm(ev_stop, STOP_TIMEOUT);
+	} else {
+		master_signal_workers(SIGQUIT);
+		master_arm(ev_stop, master->m_conf->c_graceful_timeout);
+	}
+	master_reap();
+}
+
+static void
+master_signal(int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		master_reap();
+		break;
+	case SIGTERM:
+	case SIGINT:
+		master_stop(1, strsignal(sig));
+		break;
+	case SIGQUIT:
+		master_stop(2, strsignal(sig));
+		break;
+	case SIGHUP:
+		log_warnx("SIGHUP: reload is not supported yet; ignored "
+		    "(stop and start porter to change its conf)");
+		break;
+	case SIGUSR1:
+		log_info("SIGUSR1: nothing to reopen, logs go to stderr");
+		break;
+	case SIGTTIN:
+	case SIGTTOU:
+		log_warnx("%s: changing the worker count at run time is not "
+		    "supported yet; ignored", strsignal(sig));
+		break;
+	}
+}
+
+static void
+master_signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct signalfd_siginfo	 si;
+
+	(void)what;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		master_signal((int)si.ssi_signo);
+}
+
+static int
+master_pidfile(const char *path)
+{
+	char	buf[32];
+	int	fd, n;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1) {
+		log_warn("cannot write pidfile %s", path);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		log_warn("cannot write pidfile %s", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+master_setup_user(const struct conf *c)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0 || c->c_user == NULL)
+		return 0;
+	if ((pw = getpwnam(c->c_user)) == NULL) {
+		log_warnx("user %s: no such user", c->c_user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		log_warnx("user %s is root: the workers would run as root",
+		    c->c_user);
+		return -1;
+	}
+	worker_uid = pw->pw_uid;
+	worker_gid = pw->pw_gid;
+	drop_privileges = 1;
+	return 0;
+}
+
+/* Run the master until it stops; returns the exit code. */
+int
+master_run(struct conf *c, const char *confpath)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP,
+	    SIGUSR1, SIGTTIN, SIGTTOU };
+	sigset_t	 set;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 fd, n;
+
+	if ((master = calloc(1, sizeof(*master))) == NULL)
+		fatal("calloc");
+	master->m_conf = c;
+	master->m_confpath = confpath;
+	master->m_pid = getpid();
+	master->m_balance.b_kind = c->c_balance;
+	gettimeofday(&master->m_started, NULL);
+	if ((master->m_restarts = calloc((size_t)c->c_restart_limit,
+	    sizeof(uint64_t))) == NULL)
+		fatal("calloc");
+	if ((master->m_base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (master_setup_user(c) == -1)
+		return EXIT_START;
+	signal(SIGPIPE, SIG_IGN);
+
+	for (n = 0; n < c->c_nlisten; n++) {
+		if ((fd = listener_bind(&c->c_listen[n], 0, 0, &cause)) ==
+		    -1) {
+			log_warnx("%s", cause);
+			free(cause);
+			return EXIT_START;
+		}
+		if ((listeners[n] = listener_new(master->m_base, fd,
+		    relay_accept, NULL)) == NULL)
+			fatalx("listener_new failed");
+		nlisteners++;
+	}
+	relay_init(master);
+	if (c->c_status_on && status_start(master, &cause) == -1) {
+		log_warnx("status: %s", cause);
+		free(cause);
+		return EXIT_START;
+	}
+	sigemptyset(&set);
+	for (i = 0; i < nitems(sigs); i++)
+		sigaddset(&set, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) ==
+	    -1 || (ev_signal = event_new(master->m_base, signal_fd,
+	    EV_READ | EV_PERSIST, master_signal_cb, NULL)) == NULL ||
+	    event_add(ev_signal, NULL) == -1)
+		fatal("cannot set up signal handling");
+	if ((ev_stop = evtimer_new(master->m_base, master_stop_timer_cb,
+	    NULL)) == NULL)
+		fatalx("evtimer_new failed");
+	if (c->c_pidfile != NULL && master_pidfile(c->c_pidfile) == -1)
+		return EXIT_START;
+
+	for (n = 0; n < c->c_workers; n++) {
+		if ((master->m_workers[n] = master_worker_new(n)) == NULL)
+			fatalx("out of memory");
+		master->m_nworkers++;
+	}
+	master->m_basefds = master_count_fds();
+	master->m_stats.peak_fds = master->m_basefds;
+	for (n = 0; n < master->m_nworkers; n++)
+		master_spawn(master->m_workers[n]);
+	master_fds(0);
+
+	log_info("porter %s: %s mode, %d %s worker%s, listening on %s%s",
+	    PORTER_VERSION, conf_mode_name(c->c_mode), c->c_workers,
+	    conf_worker_name(c->c_worker), c->c_workers == 1 ? "" : "s",
+	    c->c_listen[0].a_text, c->c_nlisten > 1 ? " and more" : "");
+	event_base_dispatch(master->m_base);
+
+	/* Stopped: everything below is tidying up. */
+	status_stop();
+	relay_close_all();
+	for (n = 0; n < master->m_nworkers; n++) {
+		struct worker *w = master->m_workers[n];
+
+		if (w->w_pid > 0) {
+			kill(w->w_pid, SIGKILL);
+			waitpid(w->w_pid, NULL, 0);
+		}
+		channel_free(w->w_chan);
+		event_free(w->w_timer);
+		free(w);
+	}
+	for (n = 0; n < nlisteners; n++)
+		listener_free(listeners[n]);
+	event_free(ev_signal);
+	close(signal_fd);
+	event_free(ev_stop);
+	if (c->c_pidfile != NULL)
+		unlink(c->c_pidfile);
+	event_base_free(master->m_base);
+	free(master->m_restarts);
+	n = master->m_exitcode;
+	log_info("exiting with status %d", n);
+	free(master);
+	master = NULL;
+	return n;
+}

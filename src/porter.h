@@ -1,0 +1,276 @@
+/*
+ * porter: a reverse-proxy load balancer and worker supervisor.
+ * One header for the whole program, one section per source file.
+ */
+#ifndef PORTER_H
+#define PORTER_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct evbuffer;
+struct event;
+
+#define PORTER_VERSION		PACKAGE_VERSION
+#define PORTER_MAX_WORKERS	256
+#define PORTER_MAX_LISTEN	8
+
+#define __dead		__attribute__((__noreturn__))
+#define __printflike(a, b) __attribute__((__format__(__printf__, a, b)))
+
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* Exit codes, part of the interface (design.md). */
+#define EXIT_CONF	1	/* bad conf or usage */
+#define EXIT_START	2	/* cannot bind or start */
+#define EXIT_GAVEUP	3	/* workers kept dying */
+
+enum mode {
+	MODE_PROXY = 0,
+	MODE_HANDOFF,
+	MODE_SHARED,
+};
+
+enum balance_kind {
+	BALANCE_RR = 0,
+	BALANCE_LEASTCONN,
+};
+
+enum worker_kind {
+	WORKER_BUILTIN = 0,
+	WORKER_EXEC,
+	WORKER_NODE,
+};
+
+enum proxy_protocol {
+	PP_OFF = 0,
+	PP_V1,
+	PP_V2,
+};
+
+struct addr {
+	struct sockaddr_storage	a_ss;
+	socklen_t		a_len;
+	char			a_text[64];	/* as written: "0.0.0.0:80" */
+};
+
+struct conf {
+	char			*c_path;
+	struct addr		 c_listen[PORTER_MAX_LISTEN];
+	int			 c_nlisten;
+	enum mode		 c_mode;
+	int			 c_workers;	/* resolved: "auto" is the CPU count */
+	enum worker_kind	 c_worker;
+	char			**c_worker_argv; /* exec and node; NULL-terminated */
+	struct addr		 c_worker_ports; /* worker i listens on port + i */
+	enum balance_kind	 c_balance;
+	int			 c_reuseport;
+	int			 c_max_connections;
+	int			 c_handoff_window;
+	int			 c_connect_timeout;	/* all timeouts in ms */
+	int			 c_idle_timeout;
+	int			 c_header_timeout;
+	int			 c_graceful_timeout;
+	int			 c_restart_limit;
+	int			 c_restart_window;
+	int			 c_status_on;
+	struct addr		 c_status;
+	enum proxy_protocol	 c_proxy_protocol;
+	char			*c_user;
+	char			*c_pidfile;
+	int			 c_listen_default; /* no listen line yet */
+	int			 c_lines[24];	/* where each keyword was set */
+};
+
+/* log.c */
+void	log_init(int, const char *);
+void	log_setname(const char *);
+int	log_getverbose(void);
+void	log_warn(const char *, ...) __printflike(1, 2);
+void	log_warnx(const char *, ...) __printflike(1, 2);
+void	log_info(const char *, ...) __printflike(1, 2);
+void	log_debug(const char *, ...) __printflike(1, 2);
+__dead void fatal(const char *, ...) __printflike(1, 2);
+__dead void fatalx(const char *, ...) __printflike(1, 2);
+
+/* conf.c */
+struct conf	*conf_new(void);
+void		 conf_free(struct conf *);
+int		 conf_load(struct conf *, const char *, char **);
+int		 conf_parse(struct conf *, const char *, const char *, size_t,
+		    char **);
+int		 conf_set(struct conf *, const char *, const char *, char **);
+int		 conf_check(struct conf *, char **);
+int		 conf_parse_addr(const char *, struct addr *, int);
+int		 conf_parse_duration(const char *, int *);
+const char	*conf_mode_name(enum mode);
+const char	*conf_balance_name(enum balance_kind);
+const char	*conf_worker_name(enum worker_kind);
+
+/* balance.c */
+struct worker;
+struct balance {
+	enum balance_kind	b_kind;
+	unsigned int		b_next;		/* round-robin cursor */
+};
+typedef int (*balance_usable_fn)(const struct worker *, void *);
+int	balance_pick(struct balance *, struct worker *const *, int,
+	    balance_usable_fn, void *);
+
+/* channel.c */
+#define CHANNEL_MAX_LINE	65536
+#define CHANNEL_MAX_FDS		64	/* received, not yet taken */
+struct channel;
+typedef void (*channel_msg_fn)(struct channel *, const char *, size_t,
+    void *);
+typedef void (*channel_close_fn)(struct channel *, const char *, void *);
+struct channel	*channel_new(struct event_base *, int, channel_msg_fn,
+		    channel_close_fn, void *);
+void		 channel_free(struct channel *);
+int		 channel_fd(const struct channel *);
+int		 channel_send(struct channel *, const char *, size_t, int);
+int		 channel_sendf(struct channel *, int, const char *, ...)
+		    __printflike(3, 4);
+int		 channel_take_fd(struct channel *);
+size_t		 channel_pending(const struct channel *);
+int		 channel_json_str(const char *, size_t, const char *, char *,
+		    size_t);
+
+/* http.c */
+#define HTTP_MAX_URL		8192
+#define HTTP_MAX_HEADERS	16384
+#define HTTP_MAX_BYTES		(64L * 1024 * 1024)
+#define HTTP_MAX_DELAY		60000L
+enum http_feed {
+	FEED_MORE = 0,		/* feed more bytes */
+	FEED_REQUEST,		/* a request is complete: serve it */
+	FEED_ERROR,		/* answered with an error: close after write */
+};
+enum http_route {
+	ROUTE_ROOT = 0,
+	ROUTE_BYTES,
+	ROUTE_DELAY,
+	ROUTE_NOTFOUND,
+	ROUTE_BAD,
+};
+struct http_req {
+	int		 r_method;	/* enum http_method */
+	int		 r_keepalive;
+	int		 r_head;	/* HEAD: headers only */
+	int		 r_major, r_minor;
+	char		 r_path[HTTP_MAX_URL + 1];
+	size_t		 r_pathlen;
+};
+struct http_site {			/* who answers */
+	int		 s_id;
+	pid_t		 s_pid;
+	const char	*s_mode;
+	const char	*s_header;	/* "X-Porter-Worker: ID\r\n" */
+	int		 s_closing;	/* draining: no more keep-alive */
+};
+struct http_conn;
+struct http_conn *http_conn_new(void);
+void		 http_conn_free(struct http_conn *);
+enum http_feed http_conn_feed(struct http_conn *, struct evbuffer *,
+		    struct evbuffer *);
+const struct http_req *http_conn_request(const struct http_conn *);
+void		 http_response_head(struct evbuffer *, int, size_t, int,
+		    const char *);
+void		 http_reply_error(struct evbuffer *, int);
+void		 http_add_bytes(struct evbuffer *, size_t);
+enum http_route	 http_route(const char *, size_t, long *);
+int		 http_serve(struct evbuffer *, const struct http_req *,
+		    const struct http_site *);
+
+/* worker.c */
+__dead void	worker_main(int, int, enum mode, const struct conf *);
+
+/* master.c */
+enum worker_state {
+	WS_IDLE = 0,		/* no process: waiting for (re)start */
+	WS_STARTING,		/* forked, not ready yet */
+	WS_READY,		/* takes connections */
+	WS_DRAINING,		/* finishing its connections, takes no more */
+};
+struct worker {
+	int			 w_id;
+	pid_t			 w_pid;
+	enum worker_state	 w_state;
+	struct channel		*w_chan;
+	struct addr		 w_addr;	/* private port (proxy mode) */
+	unsigned int		 w_active;	/* live connections */
+	uint64_t		 w_accepted;
+	unsigned int		 w_restarts;
+	unsigned int		 w_failures;	/* early deaths in a row */
+	struct timeval		 w_started;
+	struct event		*w_timer;	/* restart back-off, ready wait */
+};
+struct master_stats {
+	uint64_t	accepted;
+	uint64_t	relayed;
+	uint64_t	handed_off;
+	uint64_t	refused;
+	unsigned int	active;
+	int		peak_fds;
+};
+struct master {
+	struct event_base	*m_base;
+	struct conf		*m_conf;
+	const char		*m_confpath;
+	pid_t			 m_pid;
+	struct worker		*m_workers[PORTER_MAX_WORKERS];
+	int			 m_nworkers;
+	struct balance		 m_balance;
+	struct master_stats	 m_stats;
+	struct timeval		 m_started;
+	int			 m_stopping;	/* 1 fast, 2 graceful */
+	int			 m_exitcode;
+	uint64_t		*m_restarts;	/* recent restart times, ms */
+	int			 m_nrestarts;
+	int			 m_basefds;	/* fds held with no clients */
+	int			 m_dynfds;	/* fds held for clients */
+};
+extern struct master	*master;
+int		 master_run(struct conf *, const char *);
+const char	*worker_state_name(enum worker_state);
+int		 master_worker_usable(const struct worker *, void *);
+int		 master_worker_port(const struct worker *);
+void		 master_client_open(void);
+void		 master_client_close(void);
+void		 master_worker_conn(struct worker *, int);
+void		 master_fds(int);
+int		 master_count_fds(void);
+
+/* listener.c */
+typedef void (*listener_accept_fn)(int, struct sockaddr *, socklen_t,
+    void *);
+struct listener;
+int		 listener_bind(const struct addr *, int, int, char **);
+struct listener	*listener_new(struct event_base *, int, listener_accept_fn,
+		    void *);
+void		 listener_free(struct listener *);
+int		 listener_fd(const struct listener *);
+void		 listener_pause(struct listener *);
+void		 listener_resume(struct listener *);
+int		 socket_nonblock_cloexec(int);
+
+/* relay.c */
+void		 relay_init(struct master *);
+void		 relay_accept(int, struct sockaddr *, socklen_t, void *);
+void		 relay_kick(void);
+void		 relay_close_all(void);
+unsigned int	 relay_count(void);
+
+/* status.c */
+int	status_start(struct master *, char **);
+void	status_stop(void);
+
+#endif /* PORTER_H */

@@ -1,0 +1,437 @@
+/*
+ * worker.c: the built-in worker process. Forked by the master, it serves
+ * HTTP/1.1 (http.c) on the sockets it gets, says "ready" on its channel,
+ * and drains gracefully on SIGQUIT or when the master goes away.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <http_parser.h>
+
+#include "porter.h"
+
+#define WORKER_OUT_HIGH	(256 * 1024)	/* stop serving pipelined requests */
+#define WORKER_OUT_LOW	(64 * 1024)	/* resume below this */
+
+struct wconn {
+	struct bufferevent	*c_bev;
+	struct http_conn	*c_http;
+	struct event		*c_timer;	/* /delay, header deadline */
+	struct wconn		*c_next, *c_prev;
+	int			 c_delaying;	/* a /delay answer is due */
+	int			 c_deadline;	/* header deadline is armed */
+	int			 c_closing;	/* close once output is written */
+	int			 c_held;	/* output full: not parsing */
+};
+
+struct wstate {
+	struct event_base	*base;
+	const struct conf	*conf;
+	struct channel		*chan;
+	struct listener		*listener;
+	struct wconn		*conns;
+	unsigned int		 nconns;
+	struct http_site	 site;
+	char			 header[64];
+	int			 draining;
+	struct event		*ev_quit, *ev_term, *ev_int, *drain_timer;
+};
+
+static struct wstate	 ws;
+
+static void	worker_accept_cb(int, struct sockaddr *, socklen_t, void *);
+static void	worker_read_cb(struct bufferevent *, void *);
+static void	worker_write_cb(struct bufferevent *, void *);
+static void	worker_event_cb(struct bufferevent *, short, void *);
+static void	worker_timer_cb(evutil_socket_t, short, void *);
+static void	worker_process(struct wconn *);
+static void	worker_close(struct wconn *, const char *);
+static void	worker_drain(const char *);
+
+static void
+worker_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
+{
+	char	cmd[64];
+
+	(void)ch;
+	(void)arg;
+	if (channel_json_str(line, len, "cmd", cmd, sizeof(cmd)) == -1) {
+		log_warnx("%s: garbage from the master", __func__);
+		worker_drain("master protocol error");
+		return;
+	}
+	if (strcmp(cmd, "PORTER_QUIT") == 0)
+		worker_drain("asked by the master");
+	else
+		log_debug("%s: ignoring %.*s", __func__, (int)len, line);
+}
+
+static void
+worker_chan_close_cb(struct channel *ch, const char *why, void *arg)
+{
+	(void)arg;
+	log_debug("%s: channel closed: %s", __func__, why);
+	channel_free(ch);
+	ws.chan = NULL;
+	worker_drain("the master went away");
+}
+
+static void
+worker_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (sig == SIGQUIT) {
+		worker_drain("SIGQUIT");
+		return;
+	}
+	log_debug("%s: %s, stopping", __func__, strsignal(sig));
+	event_base_loopbreak(ws.base);
+}
+
+static void
+worker_drain_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_info("drain: %u connection%s left at graceful_timeout, closing",
+	    ws.nconns, ws.nconns == 1 ? "" : "s");
+	event_base_loopbreak(ws.base);
+}
+
+static int
+worker_idle(const struct wconn *c)
+{
+	return !c->c_delaying && evbuffer_get_length(
+	    bufferevent_get_output(c->c_bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0;
+}
+
+/*
+ * Stop taking connections; close idle ones now and the others after their
+ * current response; exit when none is left or at graceful_timeout.
+ */
+static void
+worker_drain(const char *why)
+{
+	struct wconn	*c, *next;
+	struct timeval	 tv;
+
+	if (ws.draining)
+		return;
+	ws.draining = 1;
+	ws.site.s_closing = 1;
+	log_debug("draining (%s): %u connection%s", why, ws.nconns,
+	    ws.nconns == 1 ? "" : "s");
+	listener_free(ws.listener);
+	ws.listener = NULL;
+	for (c = ws.conns; c != NULL; c = next) {
+		next = c->c_next;
+		if (worker_idle(c))
+			worker_close(c, "drain");
+		else
+			c->c_closing = 1;
+	}
+	if (ws.nconns == 0) {
+		event_base_loopbreak(ws.base);
+		return;
+	}
+	tv.tv_sec = ws.conf->c_graceful_timeout / 1000;
+	tv.tv_usec = (ws.conf->c_graceful_timeout % 1000) * 1000;
+	ws.drain_timer = evtimer_new(ws.base, worker_drain_timer_cb, NULL);
+	if (ws.drain_timer != NULL)
+		evtimer_add(ws.drain_timer, &tv);
+}
+
+static void
+worker_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
+{
+	struct wconn	*c;
+	struct timeval	 idle;
+
+	(void)sa;
+	(void)len;
+	(void)arg;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->c_http = http_conn_new()) == NULL ||
+	    (c->c_bev = bufferevent_socket_new(ws.base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (c->c_timer = evtimer_new(ws.base, worker_timer_cb, c)) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		if (c != NULL) {
+			if (c->c_bev != NULL)
+				bufferevent_free(c->c_bev);
+			else
+				close(fd);
+			http_conn_free(c->c_http);
+			free(c);
+		} else
+			close(fd);
+		return;
+	}
+	idle.tv_sec = ws.conf->c_idle_timeout / 1000;
+	idle.tv_usec = (ws.conf->c_idle_timeout % 1000) * 1000;
+	bufferevent_set_timeouts(c->c_bev, &idle, &idle);
+	bufferevent_setcb(c->c_bev, worker_read_cb, worker_write_cb,
+	    worker_event_cb, c);
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, WORKER_OUT_LOW, 0);
+	bufferevent_enable(c->c_bev, EV_READ);
+	c->c_next = ws.conns;
+	if (ws.conns != NULL)
+		ws.conns->c_prev = c;
+	ws.conns = c;
+	ws.nconns++;
+}
+
+/* Every connection ends here. */
+static void
+worker_close(struct wconn *c, const char *why)
+{
+	log_debug("%s: %s", __func__, why);
+	if (c->c_prev != NULL)
+		c->c_prev->c_next = c->c_next;
+	else
+		ws.conns = c->c_next;
+	if (c->c_next != NULL)
+		c->c_next->c_prev = c->c_prev;
+	ws.nconns--;
+	event_free(c->c_timer);
+	bufferevent_free(c->c_bev);
+	http_conn_free(c->c_http);
+	free(c);
+	if (ws.draining && ws.nconns == 0)
+		event_base_loopbreak(ws.base);
+}
+
+static void
+worker_arm(struct wconn *c, long ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->c_timer, &tv);
+}
+
+/* Serve what the input holds, in order, until it runs dry or must wait. */
+static void
+worker_process(struct wconn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->c_bev);
+	struct evbuffer		*out = bufferevent_get_output(c->c_bev);
+	const struct http_req	*r;
+	long			 ms;
+
+	while (!c->c_delaying && !c->c_closing) {
+		if (evbuffer_get_length(out) >= WORKER_OUT_HIGH) {
+			c->c_held = 1;
+			bufferevent_disable(c->c_bev, EV_READ);
+			return;
+		}
+		switch (http_conn_feed(c->c_http, in, out)) {
+		case FEED_MORE:
+			if (evbuffer_get_length(in) > 0 && !c->c_deadline) {
+				/* Part of a request: it has header_timeout. */
+				c->c_deadline = 1;
+				worker_arm(c, ws.conf->c_header_timeout);
+			}
+			return;
+		case FEED_ERROR:
+			c->c_closing = 1;
+			break;
+		case FEED_REQUEST:
+			if (c->c_deadline) {
+				c->c_deadline = 0;
+				evtimer_del(c->c_timer);
+			}
+			r = http_conn_request(c->c_http);
+			if (http_route(r->r_path, r->r_pathlen, &ms) ==
+			    ROUTE_DELAY && (r->r_method == HTTP_GET ||
+			    r->r_head)) {
+				c->c_delaying = 1;
+				bufferevent_disable(c->c_bev, EV_READ);
+				worker_arm(c, ms);
+				return;
+			}
+			if (!http_serve(out, r, &ws.site))
+				c->c_closing = 1;
+			break;
+		}
+	}
+	if (c->c_closing) {
+		bufferevent_disable(c->c_bev, EV_READ);
+		if (evbuffer_get_length(out) == 0)
+			worker_close(c, "done");
+	}
+}
+
+static void
+worker_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wconn	*c = arg;
+	struct evbuffer	*out = bufferevent_get_output(c->c_bev);
+
+	(void)fd;
+	(void)what;
+	if (c->c_delaying) {
+		c->c_delaying = 0;
+		if (!http_serve(out, http_conn_request(c->c_http), &ws.site))
+			c->c_closing = 1;
+		if (c->c_closing) {
+			bufferevent_disable(c->c_bev, EV_READ);
+			return;		/* the write callback closes */
+		}
+		bufferevent_enable(c->c_bev, EV_READ);
+		worker_process(c);
+		return;
+	}
+	/* The header deadline passed. */
+	c->c_deadline = 0;
+	http_reply_error(out, 408);
+	c->c_closing = 1;
+	bufferevent_disable(c->c_bev, EV_READ);
+}
+
+static void
+worker_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	worker_process(arg);
+}
+
+static void
+worker_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct wconn	*c = arg;
+
+	if (c->c_closing) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			worker_close(c, "done");
+		return;
+	}
+	if (c->c_held) {
+		c->c_held = 0;
+		bufferevent_enable(bev, EV_READ);
+		worker_process(c);
+	}
+}
+
+static void
+worker_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct wconn	*c = arg;
+
+	if (what & BEV_EVENT_EOF) {
+		/* Half-closed: answer what was asked, then close. */
+		c->c_closing = 1;
+		if (worker_idle(c) || (!c->c_delaying && evbuffer_get_length(
+		    bufferevent_get_output(bev)) == 0))
+			worker_close(c, "client closed");
+		return;
+	}
+	worker_close(c, what & BEV_EVENT_TIMEOUT ? "timeout" : "error");
+}
+
+static int
+worker_listen(enum mode mode, int id, char **cause)
+{
+	struct addr	 a = ws.conf->c_worker_ports;
+	int		 fd, port;
+
+	(void)mode;
+	if (a.a_ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.a_ss;
+
+		port = ntohs(s6->sin6_port) + id;
+		s6->sin6_port = htons((in_port_t)port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&a.a_ss;
+
+		port = ntohs(s4->sin_port) + id;
+		s4->sin_port = htons((in_port_t)port);
+	}
+	snprintf(a.a_text, sizeof(a.a_text), "worker port %d", port);
+	if ((fd = listener_bind(&a, 0, 0, cause)) == -1)
+		return -1;
+	ws.listener = listener_new(ws.base, fd, worker_accept_cb, NULL);
+	if (ws.listener == NULL) {
+		close(fd);
+		*cause = strdup("out of memory");
+		return -1;
+	}
+	return port;
+}
+
+/*
+ * The worker process, from just after fork(). chanfd is its end of the
+ * channel. Never returns.
+ */
+void
+worker_main(int id, int chanfd, enum mode mode, const struct conf *conf)
+{
+	char		 name[32], *cause = NULL;
+	int		 port, rv = 0;
+
+	snprintf(name, sizeof(name), "porter worker %d", id);
+	log_setname(name);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&ws, 0, sizeof(ws));
+	ws.conf = conf;
+	ws.site.s_id = id;
+	ws.site.s_pid = getpid();
+	ws.site.s_mode = conf_mode_name(mode);
+	snprintf(ws.header, sizeof(ws.header), "X-Porter-Worker: %d\r\n", id);
+	ws.site.s_header = ws.header;
+	if ((ws.base = event_base_new()) == NULL)
+		fatalx("%s: event_base_new failed", __func__);
+
+	ws.chan = channel_new(ws.base, chanfd, worker_msg_cb,
+	    worker_chan_close_cb, NULL);
+	if (ws.chan == NULL)
+		fatalx("%s: cannot set up the channel", __func__);
+	ws.ev_quit = evsignal_new(ws.base, SIGQUIT, worker_signal_cb, NULL);
+	ws.ev_term = evsignal_new(ws.base, SIGTERM, worker_signal_cb, NULL);
+	ws.ev_int = evsignal_new(ws.base, SIGINT, worker_signal_cb, NULL);
+	if (ws.ev_quit == NULL || ws.ev_term == NULL || ws.ev_int == NULL ||
+	    evsignal_add(ws.ev_quit, NULL) == -1 ||
+	    evsignal_add(ws.ev_term, NULL) == -1 ||
+	    evsignal_add(ws.ev_int, NULL) == -1)
+		fatalx("%s: cannot set up signals", __func__);
+
+	if ((port = worker_listen(mode, id, &cause)) == -1) {
+		log_warnx("%s", cause);
+		exit(EXIT_START);
+	}
+	if (channel_sendf(ws.chan, -1, "{\"cmd\":\"PORTER_READY\",\"pid\":%ld,"
+	    "\"port\":%d}", (long)ws.site.s_pid, port) == -1)
+		fatalx("%s: cannot tell the master we are ready", __func__);
+	log_debug("serving on port %d", port);
+
+	if (event_base_dispatch(ws.base) == -1)
+		rv = 1;
+	while (ws.conns != NULL)
+		worker_close(ws.conns, "exit");
+	listener_free(ws.listener);
+	channel_free(ws.chan);
+	if (ws.drain_timer != NULL)
+		event_free(ws.drain_timer);
+	event_free(ws.ev_quit);
+	event_free(ws.ev_term);
+	event_free(ws.ev_int);
+	event_base_free(ws.base);
+	exit(rv);
+}
