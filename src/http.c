@@ -21,6 +21,7 @@ struct http_conn {
 	size_t			 hc_hbytes;	/* header bytes of this request */
 	int			 hc_error;	/* status to answer with, or 0 */
 	int			 hc_complete;	/* a request waits to be served */
+	int			 hc_partial;	/* bytes of a request seen */
 };
 
 static int	http_on_begin(http_parser *);
@@ -65,6 +66,13 @@ http_conn_request(const struct http_conn *hc)
 	return &hc->hc_req;
 }
 
+/* Whether part of a request has arrived (the header clock runs). */
+int
+http_conn_partial(const struct http_conn *hc)
+{
+	return hc->hc_partial;
+}
+
 static int
 http_on_begin(http_parser *p)
 {
@@ -73,6 +81,7 @@ http_on_begin(http_parser *p)
 	hc->hc_req.r_pathlen = 0;
 	hc->hc_req.r_path[0] = '\0';
 	hc->hc_hbytes = 0;
+	hc->hc_partial = 1;
 	return 0;
 }
 
@@ -130,6 +139,7 @@ http_on_complete(http_parser *p)
 
 	hc->hc_req.r_keepalive = http_should_keep_alive(p) && !p->upgrade;
 	hc->hc_complete = 1;
+	hc->hc_partial = 0;
 	http_parser_pause(p, 1);
 	return 0;
 }

@@ -182,6 +182,7 @@ void		 http_conn_free(struct http_conn *);
 enum http_feed http_conn_feed(struct http_conn *, struct evbuffer *,
 		    struct evbuffer *);
 const struct http_req *http_conn_request(const struct http_conn *);
+int		 http_conn_partial(const struct http_conn *);
 void		 http_response_head(struct evbuffer *, int, size_t, int,
 		    const char *);
 void		 http_reply_error(struct evbuffer *, int);

@@ -112,11 +112,12 @@ worker_drain_timer_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(ws.base);
 }
 
+/* Between requests: nothing owed, nothing half-read. */
 static int
 worker_idle(const struct wconn *c)
 {
-	return !c->c_delaying && evbuffer_get_length(
-	    bufferevent_get_output(c->c_bev)) == 0 &&
+	return !c->c_delaying && !http_conn_partial(c->c_http) &&
+	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0;
 }
 
@@ -243,7 +244,7 @@ worker_process(struct wconn *c)
 		}
 		switch (http_conn_feed(c->c_http, in, out)) {
 		case FEED_MORE:
-			if (evbuffer_get_length(in) > 0 && !c->c_deadline) {
+			if (http_conn_partial(c->c_http) && !c->c_deadline) {
 				/* Part of a request: it has header_timeout. */
 				c->c_deadline = 1;
 				worker_arm(c, ws.conf->c_header_timeout);
@@ -337,8 +338,8 @@ worker_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		/* Half-closed: answer what was asked, then close. */
 		c->c_closing = 1;
-		if (worker_idle(c) || (!c->c_delaying && evbuffer_get_length(
-		    bufferevent_get_output(bev)) == 0))
+		if (!c->c_delaying && evbuffer_get_length(
+		    bufferevent_get_output(bev)) == 0)
 			worker_close(c, "client closed");
 		return;
 	}

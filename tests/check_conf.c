@@ -1,0 +1,261 @@
+/*
+ * check_conf.c: the conf parser. Every file in tests/conf/good must load;
+ * every file in tests/conf/bad must fail on the line and with the message
+ * its first line names ("# error: LINE: text").
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "../src/porter.h"
+
+static char *
+confdir(const char *sub)
+{
+	static char	 path[4096];
+	const char	*srcdir = getenv("srcdir");
+
+	snprintf(path, sizeof(path), "%s/tests/conf/%s",
+	    srcdir ? srcdir : ".", sub);
+	return path;
+}
+
+static int
+load(const char *path, char **cause)
+{
+	struct conf	*c = conf_new();
+	int		 rv;
+
+	ck_assert_ptr_nonnull(c);
+	rv = conf_load(c, path, cause);
+	if (rv == 0)
+		rv = conf_check(c, cause);
+	conf_free(c);
+	return rv;
+}
+
+START_TEST(test_good_files)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[8192], *cause = NULL;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(d = opendir(confdir("good")));
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, ".conf") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", confdir("good"),
+		    de->d_name);
+		ck_assert_msg(load(path, &cause) == 0, "%s: %s", path, cause);
+		n++;
+	}
+	closedir(d);
+	ck_assert_int_ge(n, 3);
+}
+END_TEST
+
+START_TEST(test_bad_files)
+{
+	DIR		*d;
+	struct dirent	*de;
+	FILE		*f;
+	char		 path[8192], first[512], want[8300], *cause, *text;
+	int		 n = 0, line;
+
+	ck_assert_ptr_nonnull(d = opendir(confdir("bad")));
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, ".conf") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", confdir("bad"),
+		    de->d_name);
+		ck_assert_ptr_nonnull(f = fopen(path, "r"));
+		ck_assert_ptr_nonnull(fgets(first, sizeof(first), f));
+		fclose(f);
+		first[strcspn(first, "\n")] = '\0';
+		ck_assert_msg(sscanf(first, "# error: %d:", &line) == 1,
+		    "%s: first line must be '# error: LINE: text'", path);
+		text = strchr(strchr(first, ':') + 1, ':') + 2;
+		cause = NULL;
+		ck_assert_msg(load(path, &cause) == -1, "%s loaded", path);
+		ck_assert_ptr_nonnull(cause);
+		snprintf(want, sizeof(want), "%s:%d: ", path, line);
+		ck_assert_msg(strncmp(cause, want, strlen(want)) == 0,
+		    "%s: expected \"%s...\", got \"%s\"", path, want, cause);
+		ck_assert_msg(strstr(cause, text) != NULL,
+		    "%s: expected \"%s\" in \"%s\"", path, text, cause);
+		free(cause);
+		n++;
+	}
+	closedir(d);
+	ck_assert_int_ge(n, 20);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct conf	*c = conf_new();
+	char		*cause = NULL;
+
+	ck_assert_int_eq(conf_parse(c, "t", "", 0, &cause), 0);
+	ck_assert_int_eq(conf_check(c, &cause), 0);
+	ck_assert_int_eq(c->c_nlisten, 1);
+	ck_assert_str_eq(c->c_listen[0].a_text, "0.0.0.0:80");
+	ck_assert_int_eq(c->c_mode, MODE_PROXY);
+	ck_assert_int_ge(c->c_workers, 1);
+	ck_assert_int_eq(c->c_worker, WORKER_BUILTIN);
+	ck_assert_int_eq(c->c_balance, BALANCE_RR);
+	ck_assert_int_eq(c->c_max_connections, 10000);
+	ck_assert_int_eq(c->c_handoff_window, 32);
+	ck_assert_int_eq(c->c_connect_timeout, 2000);
+	ck_assert_int_eq(c->c_idle_timeout, 60000);
+	ck_assert_int_eq(c->c_graceful_timeout, 30000);
+	ck_assert_int_eq(c->c_restart_limit, 10);
+	ck_assert_int_eq(c->c_restart_window, 60000);
+	ck_assert_int_eq(c->c_status_on, 0);
+	ck_assert_str_eq(c->c_user, "nobody");
+	ck_assert_ptr_null(c->c_pidfile);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_values)
+{
+	static const char text[] =
+	    "listen 127.0.0.1:8080\nlisten *:8081 # two\n"
+	    "workers 3\nbalance least-conn\nidle_timeout 1500ms\n"
+	    "graceful_timeout 2m\nrestart_limit 5 10s\nstatus 127.0.0.1:9100\n"
+	    "pidfile \"/tmp/a b.pid\"\n";
+	struct conf	*c = conf_new();
+	char		*cause = NULL;
+
+	ck_assert_int_eq(conf_parse(c, "t", text, sizeof(text) - 1, &cause),
+	    0);
+	ck_assert_int_eq(c->c_nlisten, 2);
+	ck_assert_str_eq(c->c_listen[0].a_text, "127.0.0.1:8080");
+	ck_assert_str_eq(c->c_listen[1].a_text, "*:8081");
+	ck_assert_int_eq(c->c_workers, 3);
+	ck_assert_int_eq(c->c_balance, BALANCE_LEASTCONN);
+	ck_assert_int_eq(c->c_idle_timeout, 1500);
+	ck_assert_int_eq(c->c_graceful_timeout, 120000);
+	ck_assert_int_eq(c->c_restart_limit, 5);
+	ck_assert_int_eq(c->c_restart_window, 10000);
+	ck_assert_int_eq(c->c_status_on, 1);
+	ck_assert_str_eq(c->c_pidfile, "/tmp/a b.pid");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_overrides)
+{
+	static const char text[] = "listen 127.0.0.1:8080\nlisten "
+	    "127.0.0.1:8081\nworkers 2\n";
+	struct conf	*c = conf_new();
+	char		*cause = NULL;
+
+	ck_assert_int_eq(conf_parse(c, "t", text, sizeof(text) - 1, &cause),
+	    0);
+	/* -l replaces every listen line; -w replaces workers. */
+	ck_assert_int_eq(conf_set(c, "listen", "127.0.0.1:7000", &cause), 0);
+	ck_assert_int_eq(c->c_nlisten, 1);
+	ck_assert_str_eq(c->c_listen[0].a_text, "127.0.0.1:7000");
+	ck_assert_int_eq(conf_set(c, "workers", "5", &cause), 0);
+	ck_assert_int_eq(c->c_workers, 5);
+	ck_assert_int_eq(conf_set(c, "mode", "bogus", &cause), -1);
+	ck_assert_msg(strncmp(cause, "command line: mode:", 19) == 0, "%s",
+	    cause);
+	free(cause);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_duration)
+{
+	int	ms;
+
+	ck_assert_int_eq(conf_parse_duration("500ms", &ms), 0);
+	ck_assert_int_eq(ms, 500);
+	ck_assert_int_eq(conf_parse_duration("30", &ms), 0);
+	ck_assert_int_eq(ms, 30000);
+	ck_assert_int_eq(conf_parse_duration("5m", &ms), 0);
+	ck_assert_int_eq(ms, 300000);
+	ck_assert_int_eq(conf_parse_duration("1h", &ms), 0);
+	ck_assert_int_eq(ms, 3600000);
+	ck_assert_int_eq(conf_parse_duration("", &ms), -1);
+	ck_assert_int_eq(conf_parse_duration("-1s", &ms), -1);
+	ck_assert_int_eq(conf_parse_duration("1d", &ms), -1);
+	ck_assert_int_eq(conf_parse_duration("99999999h", &ms), -1);
+}
+END_TEST
+
+START_TEST(test_addr)
+{
+	struct addr	a;
+
+	ck_assert_int_eq(conf_parse_addr("127.0.0.1:80", &a, 0), 0);
+	ck_assert_int_eq(a.a_ss.ss_family, AF_INET);
+	ck_assert_int_eq(conf_parse_addr("8080", &a, 1), 0);
+	ck_assert_str_eq(a.a_text, "0.0.0.0:8080");
+	ck_assert_int_eq(conf_parse_addr("[::1]:80", &a, 0), 0);
+	ck_assert_int_eq(a.a_ss.ss_family, AF_INET6);
+	ck_assert_int_eq(conf_parse_addr("localhost:80", &a, 0), 0);
+	ck_assert_int_eq(conf_parse_addr("1.2.3.4:0", &a, 0), -1);
+	ck_assert_int_eq(conf_parse_addr("1.2.3.4:", &a, 0), -1);
+	ck_assert_int_eq(conf_parse_addr("1.2.3.4:x", &a, 0), -1);
+	ck_assert_int_eq(conf_parse_addr("::1:80", &a, 0), -1);
+	ck_assert_int_eq(conf_parse_addr("[::1]80", &a, 0), -1);
+}
+END_TEST
+
+/* Arbitrary bytes never crash the parser (a cheap stand-in for fuzzing). */
+START_TEST(test_garbage)
+{
+	struct conf	*c;
+	char		 buf[256], *cause;
+	unsigned int	 seed = 1;
+	int		 i, j;
+
+	for (i = 0; i < 2000; i++) {
+		for (j = 0; j < (int)sizeof(buf); j++) {
+			seed = seed * 1103515245 + 12345;
+			buf[j] = "workers listen\"# \n\t:0123456789abcxyz"
+			    [(seed >> 16) % 37];
+		}
+		c = conf_new();
+		cause = NULL;
+		if (conf_parse(c, "fuzz", buf, sizeof(buf), &cause) == -1)
+			ck_assert_ptr_nonnull(cause);
+		free(cause);
+		conf_free(c);
+	}
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("conf");
+	TCase	*tc = tcase_create("conf");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_test(tc, test_good_files);
+	tcase_add_test(tc, test_bad_files);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_overrides);
+	tcase_add_test(tc, test_duration);
+	tcase_add_test(tc, test_addr);
+	tcase_add_test(tc, test_garbage);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

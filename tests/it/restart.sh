@@ -1,0 +1,43 @@
+#!/bin/bash
+# A worker killed with SIGKILL is replaced by a new process while requests
+# keep succeeding.
+. "${srcdir:-.}/tests/lib.sh"
+
+write_conf "workers 2"
+start_porter
+
+set -- $(worker_pids)
+old=$1
+other=$2
+kill -9 "$old"
+
+# Requests right after the kill: every one must succeed.
+for i in $(seq 1 30); do
+	[ "$(code /)" = 200 ] || fail "request $i after the kill failed"
+done
+ok "30 requests succeeded across the kill"
+
+wait_ready 2
+set -- $(worker_pids)
+[ "$1" != "$old" ] || fail "worker 0 still has the killed pid $old"
+[ "$2" = "$other" ] || fail "the other worker changed pid: $other -> $2"
+kill -0 "$1" 2>/dev/null || fail "new worker $1 is not running"
+restarts=$(status | grep -o '"restarts":[0-9]*' | head -n 1 | cut -d: -f2)
+[ "$restarts" = 1 ] || fail "restarts is $restarts, expected 1"
+get / > /dev/null || fail "no answer after restart"
+ok "worker 0: pid $old -> $1, restarts 1"
+
+# A second worker keeps serving during a kill under load.
+wrk_out=""
+if command -v wrk > /dev/null; then
+	wrk -t1 -c8 -d3s "http://127.0.0.1:$LPORT/" > "$WORK/wrk.out" 2>&1 &
+	w=$!
+	sleep 1
+	kill -9 "$1"
+	wait $w
+	grep -q "Requests/sec" "$WORK/wrk.out" || fail "wrk did not run"
+	wrk_out=$(grep -E "requests in|Socket errors|Non-2xx" "$WORK/wrk.out")
+	echo "$wrk_out"
+	wait_ready 2
+	ok "kill under load: porter keeps serving"
+fi

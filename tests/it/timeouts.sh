@@ -1,0 +1,58 @@
+#!/bin/bash
+# Limits: idle_timeout closes silent connections, max_connections holds
+# new clients in the backlog until a slot frees, and a refused connect is
+# retried on the next worker without the client noticing.
+. "${srcdir:-.}/tests/lib.sh"
+
+write_conf "workers 2" "idle_timeout 1s"
+start_porter
+
+# idle_timeout: a silent connection is closed after about 1 s.
+t0=$(date +%s%N)
+: | $TCPCLIENT send "$LPORT" 5 > /dev/null || fail "idle connection kept"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ $ms -ge 900 ] && [ $ms -lt 3000 ] || fail "idle close after $ms ms"
+ok "idle connection closed after $ms ms"
+kill -TERM "$(master_pid)"
+wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
+
+write_conf "workers 2" "max_connections 4"
+start_porter
+
+# max_connections 4: four held connections, the fifth waits.
+mkfifo "$WORK/hold"
+$TCPCLIENT hold "$LPORT" 4 30 request < "$WORK/hold" > "$WORK/c.out" &
+cpid=$!
+STARTED="$STARTED $cpid"
+exec 7> "$WORK/hold"
+for i in $(seq 1 50); do grep -q "ready 4" "$WORK/c.out" && break; sleep 0.1; done
+grep -q "ready 4" "$WORK/c.out" || fail "4 clients not connected"
+code=$(curl -s -m 0.5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPORT/")
+[ "$code" = 000 ] || fail "a fifth client was served past max_connections"
+curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPORT/" \
+    > "$WORK/fifth" 7>&- &
+f=$!
+sleep 0.3
+exec 7>&-		# release the four
+wait $f
+[ "$(cat "$WORK/fifth")" = 200 ] || fail "the waiting client was not served"
+ok "max_connections: the fifth client waited, then got 200"
+wait $cpid
+
+# A worker that refuses connections: SIGQUIT it directly while it holds a
+# slow request, so it stops listening but stays alive and "ready". Every
+# client must still be served, by the other worker.
+curl -s -m 10 -o /dev/null "http://127.0.0.1:$LPORT/delay/3000" &
+c=$!
+sleep 0.3
+busy=$(status | grep -o '"id":[0-9]*,"pid":[0-9]*,"port":[0-9]*,"state":"ready","restarts":[0-9]*,"active":1' |
+    grep -o '"pid":[0-9]*' | cut -d: -f2)
+[ -n "$busy" ] || fail "no worker holds the slow request"
+kill -QUIT "$busy"
+sleep 0.2
+for i in $(seq 1 10); do
+	body=$(get /) || fail "request $i failed while a worker refused"
+	echo "$body" | grep -q "pid $busy," && fail "refusing worker answered"
+done
+ok "refused connects retried on the other worker (10/10 served)"
+wait $c
