@@ -68,8 +68,8 @@ teardown(void)
 
 /* Run the loop until cond or about a second. */
 #define RUN_UNTIL(cond) do {						\
-	int _i;								\
-	for (_i = 0; _i < 1000 && !(cond); _i++) {			\
+	int run_i;								\
+	for (run_i = 0; run_i < 1000 && !(cond); run_i++) {			\
 		event_base_loop(base, EVLOOP_NONBLOCK);			\
 		if (!(cond))						\
 			usleep(1000);					\

@@ -11,7 +11,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/porter-test.XXXXXX")
 STARTED=""
 PORTER_PID=""
 
+# On the way out: stop what we started, then fail the test if porter (or
+# a worker) logged a sanitizer report, even though the test itself passed.
 cleanup() {
+	local rc=$? f
 	for p in $STARTED; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -22,7 +25,17 @@ cleanup() {
 		done
 		kill -KILL "$p" 2>/dev/null
 	done
+	for f in "$WORK"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$f"; then
+			echo "FAIL: sanitizer report in $(basename "$f"):"
+			grep -E -A12 "AddressSanitizer|LeakSanitizer|runtime error:" "$f" |
+			    head -n 60
+			rc=1
+		fi
+	done
 	rm -rf "$WORK"
+	exit $rc
 }
 trap cleanup EXIT
 

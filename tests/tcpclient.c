@@ -98,6 +98,9 @@ hold(int port, int n, int secs, int request)
 	/* Until stdin closes or time runs out. */
 	if (poll(&pfd, 1, secs * 1000) == 1)
 		(void)read(0, &c, 1);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
 	return 0;
 }
 
