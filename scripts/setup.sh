@@ -1,0 +1,51 @@
+# scripts/setup.sh: sourced by scripts/run, scripts/test and scripts/bench.
+# Installs what is missing (Debian packages) and builds porter out of tree.
+
+set -eu
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# What building and testing porter needs.
+PORTER_PKGS="build-essential autoconf automake libtool pkg-config
+    libevent-dev libhttp-parser-dev check curl wrk procps iproute2"
+
+# Install the Debian packages named, those not installed yet.
+need_pkgs() {
+	local missing="" p sudo=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo > /dev/null ||
+		    { echo "porter: need root to install:$missing" >&2; exit 1; }
+		sudo="sudo"
+	fi
+	echo "porter: installing$missing" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+	    --no-install-recommends $missing > /dev/null
+}
+
+# Build in $1 (a folder under the source tree) with configure options $2...
+# An in-tree ./configure takes precedence: then the tree itself is used.
+build_porter() {
+	local dir=$1
+	shift
+	cd "$TOP"
+	[ -x configure ] || autoreconf -fi > /dev/null
+	if [ -f config.status ]; then
+		[ $# -eq 0 ] || { echo "porter: the source tree is configured" \
+		    "in place; run 'make distclean' to use $*" >&2; exit 1; }
+		BUILD=$TOP
+	else
+		BUILD=$TOP/$dir
+		mkdir -p "$BUILD"
+		cd "$BUILD"
+		if [ ! -f config.status ] || [ "$TOP/configure" -nt config.status ]; then
+			"$TOP/configure" -q "$@"
+		fi
+	fi
+	make -C "$BUILD" -s -j"$(nproc)" > /dev/null
+}
