@@ -217,8 +217,12 @@ master_chan_close_cb(struct channel *ch, const char *why, void *arg)
 	    (long)w->w_pid, why);
 	channel_free(ch);
 	w->w_chan = NULL;
-	/* It is exiting, or will be made to. */
-	if (w->w_pid > 0 && w->w_state != WS_DRAINING)
+	/*
+	 * A worker closes its channel when it exits. One that closed it
+	 * and lives on is broken: make it exit (it is restarted as usual).
+	 * While stopping, the workers have been told already.
+	 */
+	if (w->w_pid > 0 && !master->m_stopping && w->w_state != WS_DRAINING)
 		kill(w->w_pid, SIGTERM);
 }
 

@@ -424,6 +424,10 @@ worker_main(int id, int chanfd, enum mode mode, const struct conf *conf)
 
 	if (event_base_dispatch(ws.base) == -1)
 		rv = 1;
+	/* On the way out: freeing the signal events restores SIG_DFL. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	while (ws.conns != NULL)
 		worker_close(ws.conns, "exit");
 	listener_free(ws.listener);
