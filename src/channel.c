@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -562,17 +563,16 @@ js_value(struct jscan *js)
 }
 
 /*
- * Look up the top-level string member "key" of the JSON value in line.
- * Returns 1 and fills out if found, 0 if the line is valid JSON without
+ * Find the top-level member "key" of the JSON value in line; *vp gets where
+ * its value starts. Returns 1 if found, 0 if the line is valid JSON without
  * it (or is not an object), -1 if the line is not valid JSON.
  */
-int
-channel_json_str(const char *line, size_t len, const char *key, char *out,
-    size_t outsz)
+static int
+js_find(const char *line, size_t len, const char *key, const char **vp)
 {
 	struct jscan	 js = { line, line + len, 0 };
 	char		 name[64];
-	int		 found = 0, match;
+	int		 found = 0;
 
 	js_ws(&js);
 	if (js.p >= js.end)
@@ -597,13 +597,11 @@ channel_json_str(const char *line, size_t len, const char *key, char *out,
 		if (js.p >= js.end || *js.p++ != ':')
 			return -1;
 		js_ws(&js);
-		match = !found && strcmp(name, key) == 0 && js.p < js.end &&
-		    *js.p == '"';
-		if (match) {
-			if (js_string(&js, out, outsz) == -1)
-				return -1;
+		if (!found && strcmp(name, key) == 0) {
+			*vp = js.p;
 			found = 1;
-		} else if (js_value(&js) == -1)
+		}
+		if (js_value(&js) == -1)
 			return -1;
 		js_ws(&js);
 		if (js.p >= js.end)
@@ -618,4 +616,47 @@ channel_json_str(const char *line, size_t len, const char *key, char *out,
  done:
 	js_ws(&js);
 	return js.p == js.end ? found : -1;
+}
+
+/*
+ * The top-level string member "key": 1 and out filled (truncated) if
+ * found, 0 if absent or not a string, -1 if line is not valid JSON.
+ */
+int
+channel_json_str(const char *line, size_t len, const char *key, char *out,
+    size_t outsz)
+{
+	struct jscan	 js;
+	const char	*v;
+	int		 rv;
+
+	if ((rv = js_find(line, len, key, &v)) != 1)
+		return rv;
+	if (*v != '"')
+		return 0;
+	js.p = v;
+	js.end = line + len;
+	js.depth = 0;
+	return js_string(&js, out, outsz) == 0 ? 1 : -1;
+}
+
+/* The same for a non-negative integer member. */
+int
+channel_json_int(const char *line, size_t len, const char *key, long *out)
+{
+	const char	*v, *end = line + len;
+	long		 n = 0;
+	int		 rv;
+
+	if ((rv = js_find(line, len, key, &v)) != 1)
+		return rv;
+	if (v >= end || *v < '0' || *v > '9')
+		return 0;
+	for (; v < end && *v >= '0' && *v <= '9'; v++) {
+		if (n > (LONG_MAX - 9) / 10)
+			return 0;
+		n = n * 10 + (*v - '0');
+	}
+	*out = n;
+	return 1;
 }

@@ -344,9 +344,6 @@ conf_mode(struct conf_ctx *ctx, int argc, char **argv)
 	if ((m = conf_lookup(mode_names, nitems(mode_names), argv[1])) == -1)
 		return conf_error(ctx, "mode: expected proxy, handoff or "
 		    "shared, not \"%s\"", argv[1]);
-	if (m != MODE_PROXY)
-		return conf_error(ctx, "mode: %s is not supported yet "
-		    "(this porter has proxy mode only)", argv[1]);
 	ctx->conf->c_mode = (enum mode)m;
 	return 0;
 }

@@ -37,8 +37,10 @@
 
 struct master		*master;
 
-static struct listener	*listeners[PORTER_MAX_LISTEN];
+static struct listener	*listeners[PORTER_MAX_LISTEN]; /* proxy, handoff */
 static int		 nlisteners;
+static int		 shared_fds[PORTER_MAX_LISTEN];	/* shared, one socket */
+static int		 nshared;
 static int		 listeners_paused;
 static struct event	*ev_signal;	/* signalfd: no libevent signal state
 					   for forked workers to inherit */
@@ -49,6 +51,10 @@ static gid_t		 worker_gid;
 static int		 drop_privileges;
 
 static void	master_spawn(struct worker *);
+static void	master_worker_free(struct worker *);
+static void	master_worker_load(struct worker *, const char *, size_t);
+static void	master_send_servers(struct worker *);
+static void	master_signal_workers(int);
 static void	master_stop(int, const char *);
 static void	master_reap(void);
 
@@ -62,7 +68,7 @@ worker_state_name(enum worker_state s)
 }
 
 /* All state changes go through here, so the log tells the story. */
-static void
+void
 worker_set_state(struct worker *w, enum worker_state s)
 {
 	if (w->w_state == s)
@@ -79,8 +85,9 @@ master_worker_usable(const struct worker *w, void *arg)
 	return w->w_state == WS_READY;
 }
 
-static uint64_t
-now_ms(void)
+/* Milliseconds on a clock that never jumps. */
+uint64_t
+master_now(void)
 {
 	struct timespec	ts;
 
@@ -114,11 +121,39 @@ master_fds(int delta)
 		    master->m_dynfds;
 }
 
-static void
-master_listeners_pause(int pause)
+/*
+ * Live client connections: the master's relays in proxy mode; in the other
+ * modes what the workers last reported, plus sockets not yet handed off.
+ */
+unsigned int
+master_load(void)
 {
-	int	i;
+	unsigned int	n = 0;
+	int		i;
 
+	if (master->m_conf->c_mode == MODE_PROXY)
+		return master->m_stats.active;
+	for (i = 0; i < master->m_nworkers; i++)
+		n += master->m_workers[i]->w_active;
+	if (master->m_conf->c_mode == MODE_HANDOFF)
+		n += handoff_unacked();
+	return n;
+}
+
+/*
+ * Accept or not: not past max_connections, and in handoff mode not while
+ * sockets wait for a worker with room (the kernel backlog holds clients).
+ */
+void
+master_update_accepting(void)
+{
+	int	i, pause, full;
+
+	if (master->m_stopping || nlisteners == 0)
+		return;
+	full = master_load() >= (unsigned int)master->m_conf->c_max_connections;
+	pause = full || (master->m_conf->c_mode == MODE_HANDOFF &&
+	    handoff_pending() > 0);
 	if (pause == listeners_paused)
 		return;
 	listeners_paused = pause;
@@ -128,22 +163,23 @@ master_listeners_pause(int pause)
 		else
 			listener_resume(listeners[i]);
 	}
-	if (pause)
+	if (pause && full)
 		log_warnx("max_connections (%d) reached: not accepting",
 		    master->m_conf->c_max_connections);
+	else if (pause)
+		log_debug("every worker's handoff window is full: not "
+		    "accepting");
 	else
-		log_info("accepting again");
+		log_debug("accepting again");
 }
 
-/* A client connection was accepted. */
+/* A client connection was accepted (proxy mode). */
 void
 master_client_open(void)
 {
 	master->m_stats.active++;
 	master_fds(1);
-	if (master->m_stats.active >= (unsigned int)
-	    master->m_conf->c_max_connections)
-		master_listeners_pause(1);
+	master_update_accepting();
 }
 
 void
@@ -151,11 +187,9 @@ master_client_close(void)
 {
 	master->m_stats.active--;
 	master_fds(-1);
-	if (master->m_stats.active < (unsigned int)
-	    master->m_conf->c_max_connections && !master->m_stopping)
-		master_listeners_pause(0);
-	if (master->m_stopping && master->m_stats.active == 0)
-		master_reap();
+	master_update_accepting();
+	if (master->m_stopping)
+		master_stop_check();
 }
 
 void
@@ -164,8 +198,18 @@ master_worker_conn(struct worker *w, int delta)
 	if (delta > 0) {
 		w->w_active++;
 		w->w_accepted++;
-	} else
+	} else if (w->w_active > 0)
 		w->w_active--;
+}
+
+/* A worker is ready, or has room again: give it what waits. */
+static void
+master_kick(void)
+{
+	if (master->m_conf->c_mode == MODE_PROXY)
+		relay_kick();
+	else if (master->m_conf->c_mode == MODE_HANDOFF)
+		handoff_kick();
 }
 
 static void
@@ -176,6 +220,25 @@ master_arm(struct event *ev, int ms)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(ev, &tv);
+}
+
+/*
+ * What a worker says of its load (handoff and shared modes, where the
+ * master does not see connections end).
+ */
+static void
+master_worker_load(struct worker *w, const char *line, size_t len)
+{
+	long	active, accepted;
+
+	if (master->m_conf->c_mode == MODE_PROXY)
+		return;		/* the master counts its relays itself */
+	if (channel_json_int(line, len, "active", &active) == 1)
+		w->w_active = (unsigned int)active;
+	if (master->m_conf->c_mode == MODE_SHARED &&
+	    channel_json_int(line, len, "accepted", &accepted) == 1)
+		w->w_accepted = w->w_accepted_base + (uint64_t)accepted;
+	master_update_accepting();
 }
 
 static void
@@ -195,17 +258,33 @@ master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 		kill(w->w_pid, SIGKILL);
 		return;
 	}
-	if (rv == 1 && strcmp(cmd, "PORTER_READY") == 0) {
+	if (rv == 0) {
+		log_debug("worker %d: ignoring %.*s", w->w_id, (int)len, line);
+		return;
+	}
+	if (strcmp(cmd, "NODE_HANDLE_ACK") == 0) {
+		/* Shared mode's server handles are acknowledged too. */
+		if (master->m_conf->c_mode == MODE_HANDOFF)
+			handoff_ack(w);
+	} else if (strcmp(cmd, "NODE_HANDLE_NACK") == 0) {
+		if (master->m_conf->c_mode == MODE_HANDOFF)
+			handoff_nack(w);
+	} else if (strcmp(cmd, "PORTER_LOAD") == 0) {
+		master_worker_load(w, line, len);
+	} else if (strcmp(cmd, "PORTER_READY") == 0) {
 		if (w->w_state != WS_STARTING)
 			return;
 		evtimer_del(w->w_timer);
 		worker_set_state(w, WS_READY);
-		log_info("worker %d (pid %ld) ready on %s", w->w_id,
-		    (long)w->w_pid, w->w_addr.a_text);
-		relay_kick();
-		return;
-	}
-	log_debug("worker %d: ignoring %.*s", w->w_id, (int)len, line);
+		if (master->m_conf->c_mode == MODE_PROXY)
+			log_info("worker %d (pid %ld) ready on %s", w->w_id,
+			    (long)w->w_pid, w->w_addr.a_text);
+		else
+			log_info("worker %d (pid %ld) ready", w->w_id,
+			    (long)w->w_pid);
+		master_kick();
+	} else
+		log_debug("worker %d: ignoring %.*s", w->w_id, (int)len, line);
 }
 
 static void
@@ -243,6 +322,14 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    "killing it", w->w_id, (long)w->w_pid, READY_TIMEOUT);
 		kill(w->w_pid, SIGKILL);
 	}
+}
+
+static void
+master_ack_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	handoff_ack_timeout(arg);
 }
 
 /* In the child: undo what the master set up and become another user. */
@@ -293,6 +380,29 @@ master_child_setup(int chanfd)
 	}
 }
 
+/*
+ * Shared mode: give the worker the listening socket(s), as Node's
+ * child.send('server', server) does. The master keeps its copies, so
+ * restarts refuse nobody.
+ */
+static void
+master_send_servers(struct worker *w)
+{
+	static const char	msg[] = "{\"cmd\":\"NODE_HANDLE\","
+	    "\"type\":\"net.Server\",\"msg\":\"server\"}";
+	int			i, fd;
+
+	for (i = 0; i < master->m_conf->c_nlisten; i++) {
+		fd = master->m_conf->c_reuseport ? w->w_rpfds[i] : shared_fds[i];
+		if (channel_send(w->w_chan, msg, sizeof(msg) - 1, fd) == -1) {
+			log_warnx("worker %d: cannot send the listening socket",
+			    w->w_id);
+			kill(w->w_pid, SIGKILL);
+			return;
+		}
+	}
+}
+
 static void
 master_spawn(struct worker *w)
 {
@@ -330,6 +440,8 @@ master_spawn(struct worker *w)
 	w->w_pid = pid;
 	gettimeofday(&w->w_started, NULL);
 	worker_set_state(w, WS_STARTING);
+	if (c->c_mode == MODE_SHARED && w->w_chan != NULL)
+		master_send_servers(w);
 	master_arm(w->w_timer, READY_TIMEOUT);
 	log_debug("worker %d: started pid %ld", w->w_id, (long)pid);
 	return;
@@ -346,13 +458,31 @@ master_worker_new(int id)
 	struct worker	*w;
 	struct addr	*a;
 
+	char		*cause = NULL;
+	int		 i;
+
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
 	w->w_id = id;
+	for (i = 0; i < PORTER_MAX_LISTEN; i++)
+		w->w_rpfds[i] = -1;
 	w->w_timer = evtimer_new(master->m_base, master_worker_timer_cb, w);
-	if (w->w_timer == NULL) {
-		free(w);
-		return NULL;
+	if (w->w_timer == NULL)
+		goto fail;
+	if (c->c_mode == MODE_HANDOFF && ((w->w_flight = calloc(
+	    (size_t)c->c_handoff_window, sizeof(*w->w_flight))) == NULL ||
+	    (w->w_acktimer = evtimer_new(master->m_base, master_ack_timer_cb,
+	    w)) == NULL))
+		goto fail;
+	/* Shared + reuseport: this worker's own listeners, kept here. */
+	for (i = 0; c->c_mode == MODE_SHARED && c->c_reuseport &&
+	    i < c->c_nlisten; i++) {
+		if ((w->w_rpfds[i] = listener_bind(&c->c_listen[i], 0, 1,
+		    &cause)) == -1) {
+			log_warnx("%s", cause);
+			free(cause);
+			goto fail;
+		}
 	}
 	a = &w->w_addr;
 	*a = c->c_worker_ports;
@@ -370,6 +500,31 @@ master_worker_new(int id)
 		    ntohs(s4->sin_port));
 	}
 	return w;
+
+ fail:
+	master_worker_free(w);
+	return NULL;
+}
+
+static void
+master_worker_free(struct worker *w)
+{
+	int	i;
+
+	if (w->w_pid > 0) {
+		kill(w->w_pid, SIGKILL);
+		waitpid(w->w_pid, NULL, 0);
+	}
+	channel_free(w->w_chan);
+	if (w->w_timer != NULL)
+		event_free(w->w_timer);
+	if (w->w_acktimer != NULL)
+		event_free(w->w_acktimer);
+	for (i = 0; i < PORTER_MAX_LISTEN; i++)
+		if (w->w_rpfds[i] != -1)
+			close(w->w_rpfds[i]);
+	free(w->w_flight);
+	free(w);
 }
 
 int
@@ -389,7 +544,7 @@ static int
 master_count_restart(void)
 {
 	struct conf	*c = master->m_conf;
-	uint64_t	 now = now_ms();
+	uint64_t	 now = master_now();
 	int		 i, n = 0;
 
 	for (i = 0; i < master->m_nrestarts; i++)
@@ -429,6 +584,13 @@ master_exited(struct worker *w, int status)
 	evtimer_del(w->w_timer);
 	w->w_pid = 0;
 	worker_set_state(w, WS_IDLE);
+	if (master->m_conf->c_mode != MODE_PROXY) {
+		/* Its clients went with it; relays count themselves. */
+		w->w_active = 0;
+		w->w_accepted_base = w->w_accepted;
+	}
+	if (master->m_conf->c_mode == MODE_HANDOFF)
+		handoff_reclaim(w);
 	if (master->m_stopping)
 		return;
 
@@ -481,9 +643,28 @@ master_reap(void)
 		event_base_loopexit(master->m_base, NULL);
 }
 
+/*
+ * Graceful stop, step by step: once no socket waits to be handed off, the
+ * workers are told to finish (SIGQUIT); once they and the relays are done,
+ * the loop ends.
+ */
+void
+master_stop_check(void)
+{
+	if (master->m_stopping != 2)
+		return;
+	if (!master->m_quit_sent && (master->m_conf->c_mode != MODE_HANDOFF ||
+	    handoff_unacked() == 0)) {
+		master->m_quit_sent = 1;
+		master_signal_workers(SIGQUIT);
+	}
+	master_reap();
+}
+
 static void
 master_signal_workers(int sig)
 {
+	/* Workers not yet ready still get it: they act on it once up. */
 	int	i;
 
 	for (i = 0; i < master->m_nworkers; i++)
@@ -526,18 +707,23 @@ master_stop(int how, const char *why)
 	for (i = 0; i < nlisteners; i++)
 		listener_free(listeners[i]);
 	nlisteners = 0;
+	for (i = 0; i < nshared; i++)
+		close(shared_fds[i]);
+	nshared = 0;
 	for (i = 0; i < master->m_nworkers; i++)
 		if (master->m_workers[i]->w_state == WS_IDLE)
 			evtimer_del(master->m_workers[i]->w_timer);
 	if (how == 1) {
 		relay_close_all();
+		if (master->m_conf->c_mode == MODE_HANDOFF)
+			handoff_close_all();
 		master_signal_workers(SIGTERM);
 		master_arm(ev_stop, STOP_TIMEOUT);
+		master_reap();
 	} else {
-		master_signal_workers(SIGQUIT);
 		master_arm(ev_stop, master->m_conf->c_graceful_timeout);
+		master_stop_check();
 	}
-	master_reap();
 }
 
 static void
@@ -650,19 +836,31 @@ master_run(struct conf *c, const char *confpath)
 		return EXIT_START;
 	signal(SIGPIPE, SIG_IGN);
 
-	for (n = 0; n < c->c_nlisten; n++) {
+	relay_init(master);
+	if (c->c_mode == MODE_HANDOFF && handoff_init(master) == -1)
+		fatalx("out of memory");
+	/*
+	 * proxy and handoff: the master accepts. shared: it only holds the
+	 * socket for the workers (reuseport: one per worker, made with it).
+	 */
+	for (n = 0; n < c->c_nlisten && !(c->c_mode == MODE_SHARED &&
+	    c->c_reuseport); n++) {
 		if ((fd = listener_bind(&c->c_listen[n], 0, 0, &cause)) ==
 		    -1) {
 			log_warnx("%s", cause);
 			free(cause);
 			return EXIT_START;
 		}
+		if (c->c_mode == MODE_SHARED) {
+			shared_fds[nshared++] = fd;
+			continue;
+		}
 		if ((listeners[n] = listener_new(master->m_base, fd,
-		    relay_accept, NULL)) == NULL)
+		    c->c_mode == MODE_PROXY ? relay_accept : handoff_accept,
+		    NULL)) == NULL)
 			fatalx("listener_new failed");
 		nlisteners++;
 	}
-	relay_init(master);
 	if (c->c_status_on && status_start(master, &cause) == -1) {
 		log_warnx("status: %s", cause);
 		free(cause);
@@ -685,7 +883,7 @@ master_run(struct conf *c, const char *confpath)
 
 	for (n = 0; n < c->c_workers; n++) {
 		if ((master->m_workers[n] = master_worker_new(n)) == NULL)
-			fatalx("out of memory");
+			return EXIT_START;
 		master->m_nworkers++;
 	}
 	master->m_basefds = master_count_fds();
@@ -703,19 +901,16 @@ master_run(struct conf *c, const char *confpath)
 	/* Stopped: everything below is tidying up. */
 	status_stop();
 	relay_close_all();
-	for (n = 0; n < master->m_nworkers; n++) {
-		struct worker *w = master->m_workers[n];
-
-		if (w->w_pid > 0) {
-			kill(w->w_pid, SIGKILL);
-			waitpid(w->w_pid, NULL, 0);
-		}
-		channel_free(w->w_chan);
-		event_free(w->w_timer);
-		free(w);
+	if (c->c_mode == MODE_HANDOFF) {
+		handoff_close_all();
+		handoff_free();
 	}
+	for (n = 0; n < master->m_nworkers; n++)
+		master_worker_free(master->m_workers[n]);
 	for (n = 0; n < nlisteners; n++)
 		listener_free(listeners[n]);
+	for (n = 0; n < nshared; n++)
+		close(shared_fds[n]);
 	event_free(ev_signal);
 	close(signal_fd);
 	event_free(ev_stop);

@@ -143,6 +143,7 @@ int		 channel_take_fd(struct channel *);
 size_t		 channel_pending(const struct channel *);
 int		 channel_json_str(const char *, size_t, const char *, char *,
 		    size_t);
+int		 channel_json_int(const char *, size_t, const char *, long *);
 
 /* http.c */
 #define HTTP_MAX_URL		8192
@@ -201,6 +202,11 @@ enum worker_state {
 	WS_READY,		/* takes connections */
 	WS_DRAINING,		/* finishing its connections, takes no more */
 };
+struct flight {				/* a socket sent, not acknowledged */
+	int			 fd;
+	uint64_t		 since;		/* ms: accepted */
+	uint64_t		 sent;		/* ms: sent to the worker */
+};
 struct worker {
 	int			 w_id;
 	pid_t			 w_pid;
@@ -213,6 +219,12 @@ struct worker {
 	unsigned int		 w_failures;	/* early deaths in a row */
 	struct timeval		 w_started;
 	struct event		*w_timer;	/* restart back-off, ready wait */
+	uint64_t		 w_accepted_base; /* before this process (shared) */
+	struct flight		*w_flight;	/* handoff: ring, handoff_window */
+	int			 w_flight_head;
+	int			 w_nflight;
+	struct event		*w_acktimer;	/* handoff: oldest must be acked */
+	int			 w_rpfds[PORTER_MAX_LISTEN]; /* shared+reuseport */
 };
 struct master_stats {
 	uint64_t	accepted;
@@ -233,6 +245,7 @@ struct master {
 	struct master_stats	 m_stats;
 	struct timeval		 m_started;
 	int			 m_stopping;	/* 1 fast, 2 graceful */
+	int			 m_quit_sent;	/* graceful: workers told */
 	int			 m_exitcode;
 	uint64_t		*m_restarts;	/* recent restart times, ms */
 	int			 m_nrestarts;
@@ -247,8 +260,13 @@ int		 master_worker_port(const struct worker *);
 void		 master_client_open(void);
 void		 master_client_close(void);
 void		 master_worker_conn(struct worker *, int);
+void		 master_update_accepting(void);
+void		 master_stop_check(void);
+unsigned int	 master_load(void);
+void		 worker_set_state(struct worker *, enum worker_state);
 void		 master_fds(int);
 int		 master_count_fds(void);
+uint64_t	 master_now(void);
 
 /* listener.c */
 typedef void (*listener_accept_fn)(int, struct sockaddr *, socklen_t,
@@ -262,6 +280,19 @@ int		 listener_fd(const struct listener *);
 void		 listener_pause(struct listener *);
 void		 listener_resume(struct listener *);
 int		 socket_nonblock_cloexec(int);
+
+/* handoff.c */
+int		 handoff_init(struct master *);
+void		 handoff_free(void);
+void		 handoff_accept(int, struct sockaddr *, socklen_t, void *);
+void		 handoff_ack(struct worker *);
+void		 handoff_nack(struct worker *);
+void		 handoff_reclaim(struct worker *);
+void		 handoff_ack_timeout(struct worker *);
+void		 handoff_kick(void);
+void		 handoff_close_all(void);
+unsigned int	 handoff_unacked(void);
+unsigned int	 handoff_pending(void);
 
 /* relay.c */
 void		 relay_init(struct master *);

@@ -56,12 +56,14 @@ status_json(struct master *m, struct evbuffer *b)
 	evbuffer_add_printf(b, "\",\"uptime_s\":%ld,"
 	    "\"master\":{\"pid\":%ld,\"open_fds\":%d,\"peak_fds\":%d,"
 	    "\"active_connections\":%u,\"accepted\":%llu,\"relayed\":%llu,"
-	    "\"handed_off\":%llu,\"refused\":%llu,\"stopping\":%s},"
-	    "\"workers\":[", status_uptime(m), (long)m->m_pid, fds,
-	    s->peak_fds, s->active, (unsigned long long)s->accepted,
+	    "\"handed_off\":%llu,\"refused\":%llu,\"pending\":%u,"
+	    "\"stopping\":%s},\"workers\":[", status_uptime(m), (long)m->m_pid,
+	    fds,
+	    s->peak_fds, master_load(), (unsigned long long)s->accepted,
 	    (unsigned long long)s->relayed,
 	    (unsigned long long)s->handed_off,
 	    (unsigned long long)s->refused,
+	    m->m_conf->c_mode == MODE_HANDOFF ? handoff_pending() : 0,
 	    m->m_stopping ? "true" : "false");
 	for (i = 0; i < m->m_nworkers; i++) {
 		w = m->m_workers[i];
@@ -101,7 +103,7 @@ status_metrics(struct master *m, struct evbuffer *b)
 	    "porter_connections_total{event=\"relayed\"} %llu\n"
 	    "porter_connections_total{event=\"handed_off\"} %llu\n"
 	    "porter_connections_total{event=\"refused\"} %llu\n",
-	    status_uptime(m), status_fds(m), s->peak_fds, s->active,
+	    status_uptime(m), status_fds(m), s->peak_fds, master_load(),
 	    (unsigned long long)s->accepted, (unsigned long long)s->relayed,
 	    (unsigned long long)s->handed_off,
 	    (unsigned long long)s->refused);

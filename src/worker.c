@@ -24,6 +24,7 @@
 
 #define WORKER_OUT_HIGH	(256 * 1024)	/* stop serving pipelined requests */
 #define WORKER_OUT_LOW	(64 * 1024)	/* resume below this */
+#define LOAD_INTERVAL	100		/* ms between load reports, at most */
 
 struct wconn {
 	struct bufferevent	*c_bev;
@@ -39,10 +40,15 @@ struct wconn {
 struct wstate {
 	struct event_base	*base;
 	const struct conf	*conf;
+	enum mode		 mode;
 	struct channel		*chan;
-	struct listener		*listener;
+	struct listener		*listeners[PORTER_MAX_LISTEN];
+	int			 nlisteners;
+	int			 ready;		/* said so to the master */
 	struct wconn		*conns;
 	unsigned int		 nconns;
+	uint64_t		 accepted;
+	struct event		*load_timer;	/* a load report is due */
 	struct http_site	 site;
 	char			 header[64];
 	int			 draining;
@@ -61,21 +67,90 @@ static void	worker_close(struct wconn *, const char *);
 static void	worker_drain(const char *);
 
 static void
+worker_ready(void)
+{
+	if (ws.ready)
+		return;
+	ws.ready = 1;
+	if (channel_sendf(ws.chan, -1, "{\"cmd\":\"PORTER_READY\",\"pid\":%ld}",
+	    (long)ws.site.s_pid) == -1)
+		fatalx("%s: cannot tell the master we are ready", __func__);
+}
+
+/*
+ * A handle from the master, Node's way: acknowledge at once (the master
+ * keeps its copy until then), NACK if the fd did not come with it.
+ */
+static void
+worker_handle(const char *line, size_t len)
+{
+	char	type[32];
+	int	fd;
+
+	if ((fd = channel_take_fd(ws.chan)) == -1) {
+		log_warnx("%s: handle message without an fd", __func__);
+		channel_sendf(ws.chan, -1, "{\"cmd\":\"NODE_HANDLE_NACK\"}");
+		return;
+	}
+	channel_sendf(ws.chan, -1, "{\"cmd\":\"NODE_HANDLE_ACK\"}");
+	if (channel_json_str(line, len, "type", type, sizeof(type)) != 1)
+		type[0] = '\0';
+	if (strcmp(type, "net.Socket") == 0) {
+		worker_accept_cb(fd, NULL, 0, NULL);
+	} else if (strcmp(type, "net.Server") == 0 && !ws.draining &&
+	    ws.nlisteners < PORTER_MAX_LISTEN) {
+		if ((ws.listeners[ws.nlisteners] = listener_new(ws.base, fd,
+		    worker_accept_cb, NULL)) == NULL)
+			fatalx("%s: cannot listen on the shared socket",
+			    __func__);
+		ws.nlisteners++;
+		worker_ready();
+	} else {
+		log_warnx("%s: unexpected handle type \"%s\"", __func__, type);
+		close(fd);
+	}
+}
+
+static void
 worker_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 {
 	char	cmd[64];
+	int	rv;
 
 	(void)ch;
 	(void)arg;
-	if (channel_json_str(line, len, "cmd", cmd, sizeof(cmd)) == -1) {
+	if ((rv = channel_json_str(line, len, "cmd", cmd, sizeof(cmd))) ==
+	    -1) {
 		log_warnx("%s: garbage from the master", __func__);
 		worker_drain("master protocol error");
 		return;
 	}
-	if (strcmp(cmd, "PORTER_QUIT") == 0)
-		worker_drain("asked by the master");
+	if (rv == 1 && strcmp(cmd, "NODE_HANDLE") == 0)
+		worker_handle(line, len);
 	else
 		log_debug("%s: ignoring %.*s", __func__, (int)len, line);
+}
+
+/* Tell the master our load, at most every LOAD_INTERVAL ms. */
+static void
+worker_load_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (ws.chan != NULL)
+		channel_sendf(ws.chan, -1, "{\"cmd\":\"PORTER_LOAD\","
+		    "\"active\":%u,\"accepted\":%llu}", ws.nconns,
+		    (unsigned long long)ws.accepted);
+}
+
+static void
+worker_load_changed(void)
+{
+	struct timeval	tv = { 0, LOAD_INTERVAL * 1000 };
+
+	if (ws.load_timer != NULL && !evtimer_pending(ws.load_timer, NULL))
+		evtimer_add(ws.load_timer, &tv);
 }
 
 static void
@@ -137,8 +212,8 @@ worker_drain(const char *why)
 	ws.site.s_closing = 1;
 	log_debug("draining (%s): %u connection%s", why, ws.nconns,
 	    ws.nconns == 1 ? "" : "s");
-	listener_free(ws.listener);
-	ws.listener = NULL;
+	while (ws.nlisteners > 0)
+		listener_free(ws.listeners[--ws.nlisteners]);
 	for (c = ws.conns; c != NULL; c = next) {
 		next = c->c_next;
 		if (worker_idle(c))
@@ -195,6 +270,8 @@ worker_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 		ws.conns->c_prev = c;
 	ws.conns = c;
 	ws.nconns++;
+	ws.accepted++;
+	worker_load_changed();
 }
 
 /* Every connection ends here. */
@@ -209,6 +286,7 @@ worker_close(struct wconn *c, const char *why)
 	if (c->c_next != NULL)
 		c->c_next->c_prev = c->c_prev;
 	ws.nconns--;
+	worker_load_changed();
 	event_free(c->c_timer);
 	bufferevent_free(c->c_bev);
 	http_conn_free(c->c_http);
@@ -346,13 +424,13 @@ worker_event_cb(struct bufferevent *bev, short what, void *arg)
 	worker_close(c, what & BEV_EVENT_TIMEOUT ? "timeout" : "error");
 }
 
+/* Proxy mode: our own private port. */
 static int
-worker_listen(enum mode mode, int id, char **cause)
+worker_listen(int id, char **cause)
 {
 	struct addr	 a = ws.conf->c_worker_ports;
 	int		 fd, port;
 
-	(void)mode;
 	if (a.a_ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.a_ss;
 
@@ -367,12 +445,13 @@ worker_listen(enum mode mode, int id, char **cause)
 	snprintf(a.a_text, sizeof(a.a_text), "worker port %d", port);
 	if ((fd = listener_bind(&a, 0, 0, cause)) == -1)
 		return -1;
-	ws.listener = listener_new(ws.base, fd, worker_accept_cb, NULL);
-	if (ws.listener == NULL) {
+	ws.listeners[0] = listener_new(ws.base, fd, worker_accept_cb, NULL);
+	if (ws.listeners[0] == NULL) {
 		close(fd);
 		*cause = strdup("out of memory");
 		return -1;
 	}
+	ws.nlisteners = 1;
 	return port;
 }
 
@@ -392,6 +471,7 @@ worker_main(int id, int chanfd, enum mode mode, const struct conf *conf)
 
 	memset(&ws, 0, sizeof(ws));
 	ws.conf = conf;
+	ws.mode = mode;
 	ws.site.s_id = id;
 	ws.site.s_pid = getpid();
 	ws.site.s_mode = conf_mode_name(mode);
@@ -413,14 +493,26 @@ worker_main(int id, int chanfd, enum mode mode, const struct conf *conf)
 	    evsignal_add(ws.ev_int, NULL) == -1)
 		fatalx("%s: cannot set up signals", __func__);
 
-	if ((port = worker_listen(mode, id, &cause)) == -1) {
-		log_warnx("%s", cause);
-		exit(EXIT_START);
+	/* Ready: proxy once our port listens; handoff now; shared once
+	 * the master's listening socket arrives (worker_handle). */
+	switch (mode) {
+	case MODE_PROXY:
+		if ((port = worker_listen(id, &cause)) == -1) {
+			log_warnx("%s", cause);
+			exit(EXIT_START);
+		}
+		log_debug("serving on port %d", port);
+		worker_ready();
+		break;
+	case MODE_HANDOFF:
+		worker_ready();
+		/* FALLTHROUGH */
+	case MODE_SHARED:
+		if ((ws.load_timer = evtimer_new(ws.base, worker_load_cb,
+		    NULL)) == NULL)
+			fatalx("%s: evtimer_new failed", __func__);
+		break;
 	}
-	if (channel_sendf(ws.chan, -1, "{\"cmd\":\"PORTER_READY\",\"pid\":%ld,"
-	    "\"port\":%d}", (long)ws.site.s_pid, port) == -1)
-		fatalx("%s: cannot tell the master we are ready", __func__);
-	log_debug("serving on port %d", port);
 
 	if (event_base_dispatch(ws.base) == -1)
 		rv = 1;
@@ -430,8 +522,11 @@ worker_main(int id, int chanfd, enum mode mode, const struct conf *conf)
 	signal(SIGQUIT, SIG_IGN);
 	while (ws.conns != NULL)
 		worker_close(ws.conns, "exit");
-	listener_free(ws.listener);
+	while (ws.nlisteners > 0)
+		listener_free(ws.listeners[--ws.nlisteners]);
 	channel_free(ws.chan);
+	if (ws.load_timer != NULL)
+		event_free(ws.load_timer);
 	if (ws.drain_timer != NULL)
 		event_free(ws.drain_timer);
 	event_free(ws.ev_quit);

@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,6 +217,56 @@ START_TEST(test_fd_passing)
 }
 END_TEST
 
+/*
+ * A real TCP client socket, accepted here, passed through the channel and
+ * used on the other side: what handoff mode does with every client.
+ */
+START_TEST(test_pass_tcp_socket)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	struct channel		*a, *b;
+	int			 lfd, cfd, afd, got;
+	char			 buf[64];
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(lfd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	ck_assert_int_ne(cfd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	ck_assert_int_ne(afd = accept(lfd, NULL, NULL), -1);
+	ck_assert_int_eq(write(cfd, "ping", 4), 4);
+
+	a = channel_new(base, sv[0], msg_cb, close_cb, NULL);
+	take = 1;
+	b = channel_new(base, sv[1], msg_cb, close_cb, NULL);
+	ck_assert_int_eq(channel_sendf(a, afd, "{\"cmd\":\"NODE_HANDLE\","
+	    "\"type\":\"net.Socket\",\"msg\":\"socket\"}"), 0);
+	close(afd);		/* the sender's copy, as after an ACK */
+	RUN_UNTIL(nmsg == 1);
+	ck_assert_int_eq(nmsg, 1);
+	ck_assert_int_ne(fds[0], -1);
+	/* The receiver reads what the client sent and answers it. */
+	ck_assert_int_eq(read(fds[0], buf, sizeof(buf)), 4);
+	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
+	ck_assert_int_eq(write(fds[0], "pong", 4), 4);
+	close(fds[0]);
+	got = (int)read(cfd, buf, sizeof(buf));
+	ck_assert_int_eq(got, 4);
+	ck_assert_int_eq(memcmp(buf, "pong", 4), 0);
+	ck_assert_int_eq(read(cfd, buf, sizeof(buf)), 0);	/* closed */
+	close(cfd);
+	close(lfd);
+	channel_free(a);
+	channel_free(b);
+}
+END_TEST
+
 /* An fd nobody claims is closed by the receiver, not leaked. */
 START_TEST(test_stray_fd_closed)
 {
@@ -290,6 +342,21 @@ START_TEST(test_json)
 	ck_assert_int_eq(J("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]"
 	    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "cmd"), -1);
 #undef J
+	{
+		const char	*m = "{\"cmd\":\"PORTER_LOAD\",\"active\":12,"
+		    "\"accepted\":3456,\"neg\":-1,\"s\":\"7\"}";
+		long		 v = -5;
+
+		ck_assert_int_eq(channel_json_int(m, strlen(m), "active", &v), 1);
+		ck_assert_int_eq(v, 12);
+		ck_assert_int_eq(channel_json_int(m, strlen(m), "accepted", &v),
+		    1);
+		ck_assert_int_eq(v, 3456);
+		ck_assert_int_eq(channel_json_int(m, strlen(m), "neg", &v), 0);
+		ck_assert_int_eq(channel_json_int(m, strlen(m), "s", &v), 0);
+		ck_assert_int_eq(channel_json_int(m, strlen(m), "none", &v), 0);
+		ck_assert_int_eq(channel_json_int("{\"a\":1", 6, "a", &v), -1);
+	}
 }
 END_TEST
 
@@ -308,6 +375,7 @@ main(void)
 	tcase_add_test(tc, test_line_too_long);
 	tcase_add_test(tc, test_send_refuses_bad);
 	tcase_add_test(tc, test_fd_passing);
+	tcase_add_test(tc, test_pass_tcp_socket);
 	tcase_add_test(tc, test_stray_fd_closed);
 	tcase_add_test(tc, test_free_in_callback);
 	tcase_add_test(tc, test_json);

@@ -37,7 +37,7 @@ for pid in $(worker_pids); do
 done
 ok "answers come from the pids /status shows"
 
-# least-conn spreads sequential requests too (all workers have 0 active).
+# The master counted each worker's share.
 s=$(status)
 a=$(echo "$s" | grep -o '"accepted":[0-9]*' | sed -n 2p | cut -d: -f2)
 b=$(echo "$s" | grep -o '"accepted":[0-9]*' | sed -n 3p | cut -d: -f2)

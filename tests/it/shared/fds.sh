@@ -1,0 +1,4 @@
+#!/bin/bash
+# fds.sh, in shared mode.
+export MODE=shared
+. "${srcdir:-.}/tests/it/fds.sh"

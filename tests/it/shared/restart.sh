@@ -1,0 +1,4 @@
+#!/bin/bash
+# restart.sh, in shared mode.
+export MODE=shared
+. "${srcdir:-.}/tests/it/restart.sh"
