@@ -5,9 +5,15 @@ set -eu
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# What building and testing porter needs.
+# What building and testing porter needs (python3 and node run the
+# example workers in the tests).
 PORTER_PKGS="build-essential autoconf automake libtool pkg-config
-    libevent-dev libhttp-parser-dev check curl wrk procps iproute2"
+    libevent-dev libhttp-parser-dev check curl wrk procps python3"
+
+# node: the image's own if there is one, else Debian's nodejs.
+need_node() {
+	command -v node > /dev/null || need_pkgs nodejs
+}
 
 # Install the Debian packages named, those not installed yet.
 need_pkgs() {

@@ -72,6 +72,7 @@ static const struct keyword keywords[] = {
 	{ "mode",		1, 1,  0, conf_mode },
 	{ "pidfile",		1, 1,  0, conf_pidfile },
 	{ "proxy_protocol",	1, 1,  0, conf_proxy_protocol },
+	{ "ready_timeout",	1, 1,  0, conf_duration },
 	{ "restart_limit",	2, 2,  0, conf_restart_limit },
 	{ "reuseport",		1, 1,  0, conf_reuseport },
 	{ "status",		1, 1,  0, conf_status },
@@ -152,6 +153,7 @@ conf_new(void)
 	c->c_idle_timeout = 60000;
 	c->c_header_timeout = 10000;
 	c->c_graceful_timeout = 30000;
+	c->c_ready_timeout = 10000;
 	c->c_restart_limit = 10;
 	c->c_restart_window = 60000;
 	c->c_user = strdup("nobody");
@@ -365,10 +367,33 @@ conf_workers(struct conf_ctx *ctx, int argc, char **argv)
 	    &ctx->conf->c_workers);
 }
 
+/* Whether cmd names a program we can run (searching PATH as execvp does). */
+static int
+conf_runnable(const char *cmd)
+{
+	const char	*path, *p, *end;
+	char		 buf[4096];
+
+	if (strchr(cmd, '/') != NULL)
+		return access(cmd, X_OK) == 0;
+	if ((path = getenv("PATH")) == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p != '\0'; p = *end ? end + 1 : end) {
+		if ((end = strchr(p, ':')) == NULL)
+			end = p + strlen(p);
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)(end - p), p,
+		    cmd) < (int)sizeof(buf) && access(buf, X_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 conf_worker(struct conf_ctx *ctx, int argc, char **argv)
 {
-	int	k;
+	struct conf	*c = ctx->conf;
+	char		**args, *rel = NULL;
+	int		 k, i, rv;
 
 	if ((k = conf_lookup(worker_names, nitems(worker_names), argv[1])) ==
 	    -1)
@@ -376,11 +401,44 @@ conf_worker(struct conf_ctx *ctx, int argc, char **argv)
 		    "or node SCRIPT, not \"%s\"", argv[1]);
 	if (k == WORKER_BUILTIN && argc != 2)
 		return conf_error(ctx, "worker: builtin takes no arguments");
-	if (k != WORKER_BUILTIN)
-		return conf_error(ctx, "worker: %s workers are not supported "
-		    "yet (this porter has builtin workers only)", argv[1]);
-	ctx->conf->c_worker = (enum worker_kind)k;
-	return 0;
+	if (k == WORKER_EXEC && argc < 3)
+		return conf_error(ctx, "worker: exec needs a command");
+	if (k == WORKER_NODE && argc < 3)
+		return conf_error(ctx, "worker: node needs a script");
+	/* A relative script, or command with a '/', is the conf file's. */
+	if (k != WORKER_BUILTIN && argv[2][0] != '/' && ctx->line > 0 &&
+	    (k == WORKER_NODE || strchr(argv[2], '/') != NULL)) {
+		const char	*slash = strrchr(ctx->file, '/');
+
+		if (slash != NULL) {
+			if (asprintf(&rel, "%.*s/%s", (int)(slash - ctx->file),
+			    ctx->file, argv[2]) == -1)
+				return conf_error(ctx, "out of memory");
+			argv[2] = rel;
+		}
+	}
+	rv = 0;
+	if (k == WORKER_EXEC && !conf_runnable(argv[2]))
+		rv = conf_error(ctx, "worker: exec: cannot run \"%s\" (not "
+		    "found, or not executable)", argv[2]);
+	else if (k == WORKER_NODE && access(argv[2], R_OK) == -1)
+		rv = conf_error(ctx, "worker: node: cannot read script "
+		    "\"%s\": %s", argv[2], strerror(errno));
+	else if ((args = calloc((size_t)argc - 1, sizeof(*args))) == NULL)
+		rv = conf_error(ctx, "out of memory");
+	else {
+		for (i = 2; i < argc; i++)
+			if ((args[i - 2] = strdup(argv[i])) == NULL) {
+				conf_free_argv(args);
+				free(rel);
+				return conf_error(ctx, "out of memory");
+			}
+		conf_free_argv(c->c_worker_argv);
+		c->c_worker_argv = args;
+		c->c_worker = (enum worker_kind)k;
+	}
+	free(rel);
+	return rv;
 }
 
 static int
@@ -446,6 +504,8 @@ conf_duration(struct conf_ctx *ctx, int argc, char **argv)
 		dst = &c->c_idle_timeout;
 	else if (strcmp(argv[0], "header_timeout") == 0)
 		dst = &c->c_header_timeout;
+	else if (strcmp(argv[0], "ready_timeout") == 0)
+		dst = &c->c_ready_timeout;
 	else
 		dst = &c->c_graceful_timeout;
 	if (ms == 0 && dst != &c->c_graceful_timeout)
@@ -766,6 +826,13 @@ conf_check(struct conf *c, char **cause)
 			    cause };
 	int		 i, base;
 
+	if (c->c_worker == WORKER_EXEC && c->c_mode == MODE_HANDOFF) {
+		ctx.line = conf_kwline(c, "worker");
+		if (ctx.line == 0)
+			ctx.line = conf_kwline(c, "mode");
+		return conf_error(&ctx, "worker exec cannot take handed-off "
+		    "sockets: use mode proxy or shared, or a node worker");
+	}
 	if (c->c_reuseport && c->c_mode != MODE_SHARED) {
 		ctx.line = conf_kwline(c, "reuseport");
 		return conf_error(&ctx, "reuseport on needs mode shared "

@@ -19,6 +19,8 @@
 
 #include "porter.h"
 
+#define HANDOFF_TRIES	3	/* workers a socket may be sent to */
+
 /* Exactly what Node's child.send(msg, socket) writes; "msg" is the message
  * a Node script's process.on('message', (m, socket)) sees. */
 static const char	 handle_msg[] =
@@ -26,7 +28,8 @@ static const char	 handle_msg[] =
 
 struct pending {
 	int		 fd;
-	uint64_t	 since;		/* ms, when accepted */
+	int		 tries;		/* workers it was sent to already */
+	uint64_t	 since;		/* ms: waiting since */
 };
 
 static struct master	*hm;
@@ -95,7 +98,7 @@ handoff_pending(void)
 
 /* Queue a socket no worker can take now. front: it was first in line. */
 static int
-handoff_pend(int fd, uint64_t since, int front)
+handoff_pend(int fd, int tries, uint64_t since, int front)
 {
 	struct pending	*np;
 	int		 i;
@@ -110,15 +113,13 @@ handoff_pend(int fd, uint64_t since, int front)
 		pend_head = 0;
 		pend_size *= 2;
 	}
-	if (front) {
-		pend_head = (pend_head + pend_size - 1) % pend_size;
-		pend[pend_head].fd = fd;
-		pend[pend_head].since = since;
-	} else {
+	if (front)
+		i = pend_head = (pend_head + pend_size - 1) % pend_size;
+	else
 		i = (pend_head + npend) % pend_size;
-		pend[i].fd = fd;
-		pend[i].since = since;
-	}
+	pend[i].fd = fd;
+	pend[i].tries = tries;
+	pend[i].since = since;
 	npend++;
 	if (!evtimer_pending(pend_timer, NULL))
 		handoff_arm(pend_timer, (uint64_t)hm->m_conf->c_connect_timeout);
@@ -130,13 +131,13 @@ static int
 handoff_usable(const struct worker *w, void *arg)
 {
 	(void)arg;
-	return w->w_state == WS_READY && w->w_chan != NULL &&
-	    w->w_nflight < hm->m_conf->c_handoff_window;
+	return w->w_state == WS_READY && w->w_mode == MODE_HANDOFF &&
+	    w->w_chan != NULL && w->w_nflight < w->w_window;
 }
 
 /* Send fd to w; it stays ours until w acknowledges it. */
 static int
-handoff_send(struct worker *w, int fd, uint64_t since)
+handoff_send(struct worker *w, int fd, int tries)
 {
 	int	slot;
 
@@ -148,10 +149,10 @@ handoff_send(struct worker *w, int fd, uint64_t since)
 		worker_set_state(w, WS_DRAINING);	/* takes no more */
 		return -1;
 	}
-	slot = (w->w_flight_head + w->w_nflight) % hm->m_conf->c_handoff_window;
+	slot = (w->w_flight_head + w->w_nflight) % w->w_window;
 	w->w_flight[slot].fd = fd;
-	w->w_flight[slot].since = since;
-	w->w_flight[slot].sent = master_now();
+	w->w_flight[slot].tries = tries + 1;
+	w->w_flight[slot].since = master_now();
 	if (w->w_nflight++ == 0)
 		handoff_arm(w->w_acktimer,
 		    (uint64_t)hm->m_conf->c_connect_timeout);
@@ -160,16 +161,16 @@ handoff_send(struct worker *w, int fd, uint64_t since)
 
 /* Give fd to a worker with room, or queue it. */
 static void
-handoff_dispatch(int fd, uint64_t since, int front)
+handoff_dispatch(int fd, int tries, int front)
 {
 	int	idx;
 
 	while ((idx = balance_pick(&hm->m_balance, hm->m_workers,
 	    hm->m_nworkers, handoff_usable, NULL)) != -1) {
-		if (handoff_send(hm->m_workers[idx], fd, since) == 0)
+		if (handoff_send(hm->m_workers[idx], fd, tries) == 0)
 			return;
 	}
-	if (handoff_pend(fd, since, front) == -1) {
+	if (handoff_pend(fd, tries, master_now(), front) == -1) {
 		log_warnx("%s: out of memory: closing a client", __func__);
 		close(fd);
 		master_fds(-1);
@@ -187,11 +188,11 @@ handoff_accept(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 	master_fds(1);
 	if (npend > 0) {
 		/* Keep the order: the queue goes first. */
-		handoff_pend(fd, master_now(), 0);
+		handoff_pend(fd, 0, master_now(), 0);
 		handoff_flush();
 		return;
 	}
-	handoff_dispatch(fd, master_now(), 0);
+	handoff_dispatch(fd, 0, 0);
 	master_update_accepting();
 }
 
@@ -210,8 +211,8 @@ handoff_flush(void)
 		p = pend[pend_head];
 		pend_head = (pend_head + 1) % pend_size;
 		npend--;
-		if (handoff_send(hm->m_workers[idx], p.fd, p.since) == -1)
-			handoff_pend(p.fd, p.since, 1);
+		if (handoff_send(hm->m_workers[idx], p.fd, p.tries) == -1)
+			handoff_pend(p.fd, p.tries, p.since, 1);
 	}
 	if (npend == 0)
 		evtimer_del(pend_timer);
@@ -231,7 +232,7 @@ void
 handoff_ack(struct worker *w)
 {
 	struct flight	*f;
-	int		 win = hm->m_conf->c_handoff_window;
+	int		 win = w->w_window;
 
 	if (w->w_nflight == 0) {
 		log_debug("worker %d: acknowledgement for nothing", w->w_id);
@@ -258,7 +259,7 @@ void
 handoff_nack(struct worker *w)
 {
 	struct flight	f;
-	int		win = hm->m_conf->c_handoff_window;
+	int		win = w->w_window;
 
 	if (w->w_nflight == 0)
 		return;
@@ -267,7 +268,7 @@ handoff_nack(struct worker *w)
 	w->w_nflight--;
 	log_warnx("worker %d: socket arrived without its fd; sending it "
 	    "again", w->w_id);
-	handoff_dispatch(f.fd, f.since, 1);
+	handoff_dispatch(f.fd, f.tries, 1);
 }
 
 /*
@@ -278,25 +279,32 @@ void
 handoff_reclaim(struct worker *w)
 {
 	struct flight	f;
-	int		win = hm->m_conf->c_handoff_window, n = 0;
+	int		win = w->w_window, n = 0, dropped = 0;
 
 	evtimer_del(w->w_acktimer);
 	/* Newest first to the front of the queue keeps the order. */
 	while (w->w_nflight > 0) {
 		f = w->w_flight[(w->w_flight_head + w->w_nflight - 1) % win];
 		w->w_nflight--;
-		/* Its wait for a worker starts again now. */
-		if (handoff_pend(f.fd, master_now(), 1) == -1) {
+		/* Its wait for a worker starts again now, unless every try
+		 * is used up: then workers are failing, not busy. */
+		if (f.tries >= HANDOFF_TRIES || handoff_pend(f.fd, f.tries,
+		    master_now(), 1) == -1) {
 			close(f.fd);
 			master_fds(-1);
 			hm->m_stats.refused++;
-		}
-		n++;
+			dropped++;
+		} else
+			n++;
 	}
 	w->w_flight_head = 0;
 	if (n > 0)
 		log_warnx("worker %d: %d socket%s it did not acknowledge go "
 		    "to other workers", w->w_id, n, n == 1 ? "" : "s");
+	if (dropped > 0)
+		log_warnx("worker %d: %d client%s closed after %d workers "
+		    "failed to take %s", w->w_id, dropped, dropped == 1 ? "" :
+		    "s", HANDOFF_TRIES, dropped == 1 ? "it" : "them");
 	handoff_flush();
 }
 
@@ -354,7 +362,7 @@ handoff_close_all(void)
 			close(w->w_flight[w->w_flight_head].fd);
 			master_fds(-1);
 			w->w_flight_head = (w->w_flight_head + 1) %
-			    hm->m_conf->c_handoff_window;
+			    w->w_window;
 			w->w_nflight--;
 		}
 		if (w->w_acktimer != NULL)

@@ -1,24 +1,19 @@
 /*
  * master.c: the master process. Owns the listeners and the worker table:
- * spawns workers, uses them once they say they are ready, restarts them
- * with a back-off and gives up past restart_limit; handles signals.
+ * starts workers (proc.c), uses them once they are ready, restarts them
+ * with a back-off, replaces and retires them, gives up past restart_limit,
+ * and handles signals.
  */
 #include "config.h"
 
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#ifdef HAVE_SYS_PRCTL_H
-#include <sys/prctl.h>
-#endif
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +24,6 @@
 
 #include "porter.h"
 
-#define READY_TIMEOUT	10000	/* ms a new worker has to say it is ready */
 #define BACKOFF_MIN	100	/* ms before restarting a worker that died young */
 #define BACKOFF_MAX	5000
 #define HEALTHY_AFTER	2000	/* ms of life that counts as a good start */
@@ -46,9 +40,6 @@ static struct event	*ev_signal;	/* signalfd: no libevent signal state
 					   for forked workers to inherit */
 static int		 signal_fd = -1;
 static struct event	*ev_stop;	/* graceful_timeout or kill timer */
-static uid_t		 worker_uid;
-static gid_t		 worker_gid;
-static int		 drop_privileges;
 
 static void	master_spawn(struct worker *);
 static void	master_worker_free(struct worker *);
@@ -57,6 +48,7 @@ static void	master_send_servers(struct worker *);
 static void	master_signal_workers(int);
 static void	master_stop(int, const char *);
 static void	master_reap(void);
+static void	master_replace(struct worker *, const char *);
 
 static const char *state_names[] = { "idle", "starting", "ready",
     "draining" };
@@ -202,16 +194,6 @@ master_worker_conn(struct worker *w, int delta)
 		w->w_active--;
 }
 
-/* A worker is ready, or has room again: give it what waits. */
-static void
-master_kick(void)
-{
-	if (master->m_conf->c_mode == MODE_PROXY)
-		relay_kick();
-	else if (master->m_conf->c_mode == MODE_HANDOFF)
-		handoff_kick();
-}
-
 static void
 master_arm(struct event *ev, int ms)
 {
@@ -220,6 +202,34 @@ master_arm(struct event *ev, int ms)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(ev, &tv);
+}
+
+/* How a worker of this kind is asked to finish its connections. */
+static int
+master_graceful_signal(const struct worker *w)
+{
+	return w->w_kind == WORKER_BUILTIN ? SIGQUIT : SIGTERM;
+}
+
+/* The worker takes connections from now on. */
+void
+master_worker_ready(struct worker *w)
+{
+	if (w->w_state != WS_STARTING)
+		return;
+	evtimer_del(w->w_timer);
+	worker_set_state(w, WS_READY);
+	if (w->w_mode == MODE_PROXY)
+		log_info("worker %d (pid %ld) ready on port %d", w->w_id,
+		    (long)w->w_pid, w->w_port);
+	else
+		log_info("worker %d (pid %ld) ready", w->w_id, (long)w->w_pid);
+	if (master->m_stopping == 2)
+		kill(w->w_pid, master_graceful_signal(w));
+	else if (w->w_mode == MODE_PROXY)
+		relay_kick();
+	else if (w->w_mode == MODE_HANDOFF)
+		handoff_kick();
 }
 
 /*
@@ -231,11 +241,11 @@ master_worker_load(struct worker *w, const char *line, size_t len)
 {
 	long	active, accepted;
 
-	if (master->m_conf->c_mode == MODE_PROXY)
+	if (w->w_mode == MODE_PROXY)
 		return;		/* the master counts its relays itself */
 	if (channel_json_int(line, len, "active", &active) == 1)
 		w->w_active = (unsigned int)active;
-	if (master->m_conf->c_mode == MODE_SHARED &&
+	if (w->w_mode == MODE_SHARED &&
 	    channel_json_int(line, len, "accepted", &accepted) == 1)
 		w->w_accepted = w->w_accepted_base + (uint64_t)accepted;
 	master_update_accepting();
@@ -251,6 +261,12 @@ master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 	(void)ch;
 	if ((rv = channel_json_str(line, len, "cmd", cmd, sizeof(cmd))) ==
 	    -1) {
+		if (w->w_kind != WORKER_BUILTIN) {
+			/* Foreign: never trusted, never fatal. */
+			log_warnx("worker %d (pid %ld) sent a line that is not "
+			    "JSON; ignored", w->w_id, (long)w->w_pid);
+			return;
+		}
 		/* A built-in worker breaking protocol is a bug: replace it. */
 		log_warnx("worker %d (pid %ld) sent garbage: \"%.*s\"; "
 		    "killing it", w->w_id, (long)w->w_pid,
@@ -259,30 +275,27 @@ master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 		return;
 	}
 	if (rv == 0) {
-		log_debug("worker %d: ignoring %.*s", w->w_id, (int)len, line);
+		/* A script's own message: only {"act":"suicide"} means
+		 * anything here (the Node cluster idiom). */
+		if (channel_json_str(line, len, "act", cmd, sizeof(cmd)) == 1 &&
+		    strcmp(cmd, "suicide") == 0)
+			master_replace(w, "it asked to be replaced");
+		else
+			log_debug("worker %d: message %.*s", w->w_id,
+			    (int)(len > 200 ? 200 : len), line);
 		return;
 	}
 	if (strcmp(cmd, "NODE_HANDLE_ACK") == 0) {
 		/* Shared mode's server handles are acknowledged too. */
-		if (master->m_conf->c_mode == MODE_HANDOFF)
+		if (w->w_mode == MODE_HANDOFF)
 			handoff_ack(w);
 	} else if (strcmp(cmd, "NODE_HANDLE_NACK") == 0) {
-		if (master->m_conf->c_mode == MODE_HANDOFF)
+		if (w->w_mode == MODE_HANDOFF)
 			handoff_nack(w);
 	} else if (strcmp(cmd, "PORTER_LOAD") == 0) {
 		master_worker_load(w, line, len);
 	} else if (strcmp(cmd, "PORTER_READY") == 0) {
-		if (w->w_state != WS_STARTING)
-			return;
-		evtimer_del(w->w_timer);
-		worker_set_state(w, WS_READY);
-		if (master->m_conf->c_mode == MODE_PROXY)
-			log_info("worker %d (pid %ld) ready on %s", w->w_id,
-			    (long)w->w_pid, w->w_addr.a_text);
-		else
-			log_info("worker %d (pid %ld) ready", w->w_id,
-			    (long)w->w_pid);
-		master_kick();
+		master_worker_ready(w);
 	} else
 		log_debug("worker %d: ignoring %.*s", w->w_id, (int)len, line);
 }
@@ -297,15 +310,17 @@ master_chan_close_cb(struct channel *ch, const char *why, void *arg)
 	channel_free(ch);
 	w->w_chan = NULL;
 	/*
-	 * A worker closes its channel when it exits. One that closed it
-	 * and lives on is broken: make it exit (it is restarted as usual).
-	 * While stopping, the workers have been told already.
+	 * A worker closes its channel when it exits. A built-in worker that
+	 * closed it and lives on is broken, and so is a handoff worker, which
+	 * can no longer be given clients: make it exit (it is restarted as
+	 * usual). A Node worker in proxy or shared mode may let it go.
 	 */
-	if (w->w_pid > 0 && !master->m_stopping && w->w_state != WS_DRAINING)
+	if (w->w_pid > 0 && !master->m_stopping && !w->w_retiring &&
+	    (w->w_kind == WORKER_BUILTIN || w->w_mode == MODE_HANDOFF))
 		kill(w->w_pid, SIGTERM);
 }
 
-/* Restart timer, or ready timeout. */
+/* Restart back-off, ready timeout, or the end of a retiring worker's grace. */
 static void
 master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -313,14 +328,23 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (w->w_state == WS_IDLE) {
+	switch (w->w_state) {
+	case WS_IDLE:
 		master_spawn(w);
-		return;
-	}
-	if (w->w_state == WS_STARTING) {
+		break;
+	case WS_STARTING:
 		log_warnx("worker %d (pid %ld) not ready after %d ms; "
-		    "killing it", w->w_id, (long)w->w_pid, READY_TIMEOUT);
+		    "killing it", w->w_id, (long)w->w_pid,
+		    master->m_conf->c_ready_timeout);
 		kill(w->w_pid, SIGKILL);
+		break;
+	case WS_DRAINING:
+		log_warnx("worker %d (pid %ld) still busy after "
+		    "graceful_timeout; killing it", w->w_id, (long)w->w_pid);
+		kill(w->w_pid, SIGKILL);
+		break;
+	case WS_READY:
+		break;
 	}
 }
 
@@ -330,54 +354,6 @@ master_ack_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	handoff_ack_timeout(arg);
-}
-
-/* In the child: undo what the master set up and become another user. */
-static void
-master_child_setup(int chanfd)
-{
-	sigset_t	set;
-	int		sig;
-
-#ifdef HAVE_SYS_PRCTL_H
-	/* Never outlive the master. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-		_exit(EXIT_START);
-#endif
-	if (getppid() != master->m_pid)
-		_exit(EXIT_START);	/* the master died already */
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
-
-	/* Keep stdio and the channel (as fd 3); close the master's fds. */
-	if (chanfd != 3) {
-		if (dup2(chanfd, 3) == -1)
-			_exit(EXIT_START);
-		close(chanfd);
-	}
-#ifdef HAVE_CLOSE_RANGE
-	if (close_range(4, ~0U, 0) == -1)
-#endif
-	{
-		struct rlimit	rl;
-		int		fd;
-
-		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-			rl.rlim_cur = 1024;
-		for (fd = 4; fd < (int)rl.rlim_cur; fd++)
-			close(fd);
-	}
-	if (drop_privileges) {
-		if (setgroups(1, &worker_gid) == -1 ||
-		    setgid(worker_gid) == -1 || setuid(worker_uid) == -1) {
-			log_warn("cannot become user %s",
-			    master->m_conf->c_user);
-			_exit(EXIT_START);
-		}
-	}
 }
 
 /*
@@ -403,46 +379,95 @@ master_send_servers(struct worker *w)
 	}
 }
 
+/*
+ * Proxy mode: a private port from the pool [base, base + 2 * workers),
+ * base + id when free. Old and new processes of one worker coexist while
+ * the old one drains, hence twice the worker count.
+ */
+static int
+master_port_alloc(struct worker *w)
+{
+	struct addr	*a = &w->w_addr;
+	int		 base, n, i, p, k, used;
+
+	*a = master->m_conf->c_worker_ports;
+	if (a->a_ss.ss_family == AF_INET6)
+		base = ntohs(((struct sockaddr_in6 *)&a->a_ss)->sin6_port);
+	else
+		base = ntohs(((struct sockaddr_in *)&a->a_ss)->sin_port);
+	n = 2 * (master->m_nworkers > master->m_conf->c_workers ?
+	    master->m_nworkers : master->m_conf->c_workers);
+	for (k = -1; k < n; k++) {
+		p = k == -1 ? base + w->w_id : base + k;
+		if (p > 65535)
+			continue;
+		for (i = used = 0; i < master->m_nworkers && !used; i++)
+			used = master->m_workers[i] != w &&
+			    master->m_workers[i]->w_pid > 0 &&
+			    master->m_workers[i]->w_port == p;
+		if (used)
+			continue;
+		w->w_port = p;
+		if (a->a_ss.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&a->a_ss)->sin6_port =
+			    htons((in_port_t)p);
+		else
+			((struct sockaddr_in *)&a->a_ss)->sin_port =
+			    htons((in_port_t)p);
+		snprintf(a->a_text, sizeof(a->a_text), "port %d", p);
+		return 0;
+	}
+	return -1;
+}
+
 static void
 master_spawn(struct worker *w)
 {
 	struct conf	*c = master->m_conf;
-	int		 sv[2], fl;
+	int		 sv[2] = { -1, -1 }, nl = 0, chan;
+	const int	*lfds = NULL;
 	pid_t		 pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+	if (w->w_mode == MODE_PROXY && master_port_alloc(w) == -1) {
+		log_warnx("worker %d: no free port in the worker_ports range",
+		    w->w_id);
+		goto retry;
+	}
+	/* Built-in and Node workers talk to the master; exec ones do not. */
+	chan = w->w_kind != WORKER_EXEC;
+	if (chan && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ==
+	    -1) {
 		log_warn("%s: socketpair", __func__);
 		goto retry;
 	}
-	switch ((pid = fork())) {
-	case -1:
-		log_warn("%s: fork", __func__);
-		close(sv[0]);
-		close(sv[1]);
-		goto retry;
-	case 0:
-		close(sv[0]);
-		if ((fl = fcntl(sv[1], F_GETFL)) != -1)
-			(void)fcntl(sv[1], F_SETFL, fl | O_NONBLOCK);
-		master_child_setup(sv[1]);
-		worker_main(w->w_id, 3, c->c_mode, c);
-		/* NOTREACHED */
+	if (w->w_kind == WORKER_EXEC && w->w_mode == MODE_SHARED) {
+		lfds = c->c_reuseport ? w->w_rpfds : shared_fds;
+		nl = c->c_nlisten;
 	}
-	close(sv[1]);
-	if (socket_nonblock_cloexec(sv[0]) == -1 || (w->w_chan =
+	if (chan && socket_nonblock_cloexec(sv[1]) == -1)
+		log_warn("%s: fcntl", __func__);
+	pid = proc_spawn(master, w, sv[1], lfds, nl);
+	if (sv[1] != -1)
+		close(sv[1]);
+	if (pid == -1) {
+		if (sv[0] != -1)
+			close(sv[0]);
+		goto retry;
+	}
+	w->w_pid = pid;
+	if (chan && (socket_nonblock_cloexec(sv[0]) == -1 || (w->w_chan =
 	    channel_new(master->m_base, sv[0], master_msg_cb,
-	    master_chan_close_cb, w)) == NULL) {
+	    master_chan_close_cb, w)) == NULL)) {
 		log_warnx("%s: cannot set up worker %d's channel", __func__,
 		    w->w_id);
 		close(sv[0]);
 		kill(pid, SIGKILL);	/* reaped and restarted as usual */
 	}
-	w->w_pid = pid;
 	gettimeofday(&w->w_started, NULL);
 	worker_set_state(w, WS_STARTING);
-	if (c->c_mode == MODE_SHARED && w->w_chan != NULL)
+	master_arm(w->w_timer, c->c_ready_timeout);
+	if (w->w_mode == MODE_SHARED && w->w_chan != NULL)
 		master_send_servers(w);
-	master_arm(w->w_timer, READY_TIMEOUT);
 	log_debug("worker %d: started pid %ld", w->w_id, (long)pid);
 	return;
 
@@ -456,26 +481,28 @@ master_worker_new(int id)
 {
 	struct conf	*c = master->m_conf;
 	struct worker	*w;
-	struct addr	*a;
-
 	char		*cause = NULL;
 	int		 i;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
 	w->w_id = id;
+	w->w_kind = c->c_worker;
+	w->w_mode = c->c_mode;
+	w->w_window = c->c_handoff_window;
+	w->w_execfd = w->w_probefd = -1;
 	for (i = 0; i < PORTER_MAX_LISTEN; i++)
 		w->w_rpfds[i] = -1;
 	w->w_timer = evtimer_new(master->m_base, master_worker_timer_cb, w);
 	if (w->w_timer == NULL)
 		goto fail;
-	if (c->c_mode == MODE_HANDOFF && ((w->w_flight = calloc(
-	    (size_t)c->c_handoff_window, sizeof(*w->w_flight))) == NULL ||
+	if (w->w_mode == MODE_HANDOFF && ((w->w_flight = calloc(
+	    (size_t)w->w_window, sizeof(*w->w_flight))) == NULL ||
 	    (w->w_acktimer = evtimer_new(master->m_base, master_ack_timer_cb,
 	    w)) == NULL))
 		goto fail;
 	/* Shared + reuseport: this worker's own listeners, kept here. */
-	for (i = 0; c->c_mode == MODE_SHARED && c->c_reuseport &&
+	for (i = 0; w->w_mode == MODE_SHARED && c->c_reuseport &&
 	    i < c->c_nlisten; i++) {
 		if ((w->w_rpfds[i] = listener_bind(&c->c_listen[i], 0, 1,
 		    &cause)) == -1) {
@@ -483,21 +510,6 @@ master_worker_new(int id)
 			free(cause);
 			goto fail;
 		}
-	}
-	a = &w->w_addr;
-	*a = c->c_worker_ports;
-	if (a->a_ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->a_ss;
-
-		s6->sin6_port = htons((in_port_t)(ntohs(s6->sin6_port) + id));
-		snprintf(a->a_text, sizeof(a->a_text), "port %d",
-		    ntohs(s6->sin6_port));
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&a->a_ss;
-
-		s4->sin_port = htons((in_port_t)(ntohs(s4->sin_port) + id));
-		snprintf(a->a_text, sizeof(a->a_text), "port %d",
-		    ntohs(s4->sin_port));
 	}
 	return w;
 
@@ -515,6 +527,7 @@ master_worker_free(struct worker *w)
 		kill(w->w_pid, SIGKILL);
 		waitpid(w->w_pid, NULL, 0);
 	}
+	proc_forget(w);
 	channel_free(w->w_chan);
 	if (w->w_timer != NULL)
 		event_free(w->w_timer);
@@ -527,13 +540,43 @@ master_worker_free(struct worker *w)
 	free(w);
 }
 
+/* Put w in the table after position "after" (-1: at the end). */
+static int
+master_worker_insert(struct worker *w, int after)
+{
+	int	i;
+
+	if (master->m_nworkers == PORTER_MAX_WORKERS)
+		return -1;
+	if (after < 0 || after >= master->m_nworkers)
+		after = master->m_nworkers - 1;
+	for (i = master->m_nworkers; i > after + 1; i--)
+		master->m_workers[i] = master->m_workers[i - 1];
+	master->m_workers[after + 1] = w;
+	master->m_nworkers++;
+	return 0;
+}
+
+static void
+master_worker_remove(struct worker *w)
+{
+	int	i;
+
+	for (i = 0; i < master->m_nworkers; i++)
+		if (master->m_workers[i] == w)
+			break;
+	if (i == master->m_nworkers)
+		return;
+	for (; i < master->m_nworkers - 1; i++)
+		master->m_workers[i] = master->m_workers[i + 1];
+	master->m_nworkers--;
+	master_worker_free(w);
+}
+
 int
 master_worker_port(const struct worker *w)
 {
-	if (w->w_addr.a_ss.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)
-		    &w->w_addr.a_ss)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)&w->w_addr.a_ss)->sin_port);
+	return w->w_mode == MODE_PROXY ? w->w_port : 0;
 }
 
 /*
@@ -558,6 +601,67 @@ master_count_restart(void)
 }
 
 static void
+master_give_up(void)
+{
+	log_warnx("workers keep dying: %d restarts within %d ms "
+	    "(restart_limit); giving up", master->m_conf->c_restart_limit,
+	    master->m_conf->c_restart_window);
+	master->m_exitcode = EXIT_GAVEUP;
+	master_stop(1, "restart limit");
+}
+
+/*
+ * Take w out of service: it finishes its connections (told so unless it
+ * asked itself) and is killed at graceful_timeout; it is not restarted.
+ */
+void
+master_retire(struct worker *w, int tell)
+{
+	w->w_retiring = 1;
+	worker_set_state(w, WS_DRAINING);
+	if (w->w_pid <= 0) {
+		master_worker_remove(w);
+		return;
+	}
+	if (tell)
+		kill(w->w_pid, master_graceful_signal(w));
+	master_arm(w->w_timer, master->m_conf->c_graceful_timeout);
+}
+
+/*
+ * Start a new process for w's slot now and let the old one finish its
+ * connections: Node cluster's answer to a worker's "suicide" message.
+ */
+static void
+master_replace(struct worker *w, const char *why)
+{
+	struct worker	*nw;
+	int		 i;
+
+	if (w->w_retiring || master->m_stopping)
+		return;
+	log_info("worker %d (pid %ld): replacing it, %s", w->w_id,
+	    (long)w->w_pid, why);
+	if (master_count_restart() == -1) {
+		master_give_up();
+		return;
+	}
+	for (i = 0; i < master->m_nworkers; i++)
+		if (master->m_workers[i] == w)
+			break;
+	if ((nw = master_worker_new(w->w_id)) == NULL ||
+	    master_worker_insert(nw, i) == -1) {
+		log_warnx("worker %d: cannot make a replacement", w->w_id);
+		if (nw != NULL)
+			master_worker_free(nw);
+		return;
+	}
+	nw->w_restarts = w->w_restarts + 1;
+	master_retire(w, 0);
+	master_spawn(nw);
+}
+
+static void
 master_exited(struct worker *w, int status)
 {
 	struct timeval	 now, age;
@@ -567,39 +671,46 @@ master_exited(struct worker *w, int status)
 	gettimeofday(&now, NULL);
 	timersub(&now, &w->w_started, &age);
 	ms = age.tv_sec * 1000 + age.tv_usec / 1000;
-	if (WIFSIGNALED(status))
+	if (w->w_retiring || master->m_stopping) {
+		/* Asked to go: however it went is how it was meant to. */
+		if (WIFSIGNALED(status))
+			log_info("worker %d (pid %ld) stopped by signal %d "
+			    "(%s)", w->w_id, (long)w->w_pid, WTERMSIG(status),
+			    strsignal(WTERMSIG(status)));
+		else
+			log_info("worker %d (pid %ld) finished, status %d",
+			    w->w_id, (long)w->w_pid, WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status))
 		log_warnx("worker %d (pid %ld) killed by signal %d (%s) "
 		    "after %ld ms", w->w_id, (long)w->w_pid, WTERMSIG(status),
 		    strsignal(WTERMSIG(status)), ms);
-	else if (WEXITSTATUS(status) != 0 || !master->m_stopping)
+	else
 		log_warnx("worker %d (pid %ld) exited with status %d after "
 		    "%ld ms", w->w_id, (long)w->w_pid, WEXITSTATUS(status), ms);
-	else
-		log_debug("worker %d (pid %ld) exited", w->w_id,
-		    (long)w->w_pid);
+	proc_forget(w);
 	if (w->w_chan != NULL) {
 		channel_free(w->w_chan);
 		w->w_chan = NULL;
 	}
 	evtimer_del(w->w_timer);
 	w->w_pid = 0;
-	worker_set_state(w, WS_IDLE);
-	if (master->m_conf->c_mode != MODE_PROXY) {
+	if (w->w_mode != MODE_PROXY) {
 		/* Its clients went with it; relays count themselves. */
 		w->w_active = 0;
 		w->w_accepted_base = w->w_accepted;
 	}
-	if (master->m_conf->c_mode == MODE_HANDOFF)
+	if (w->w_mode == MODE_HANDOFF)
 		handoff_reclaim(w);
+	if (w->w_retiring) {
+		master_worker_remove(w);
+		return;
+	}
+	worker_set_state(w, WS_IDLE);
 	if (master->m_stopping)
 		return;
 
 	if (master_count_restart() == -1) {
-		log_warnx("workers keep dying: %d restarts within %d ms "
-		    "(restart_limit); giving up", master->m_conf->c_restart_limit,
-		    master->m_conf->c_restart_window);
-		master->m_exitcode = EXIT_GAVEUP;
-		master_stop(1, "restart limit");
+		master_give_up();
 		return;
 	}
 	/* Back off while it keeps dying young; a good run resets that. */
@@ -645,8 +756,8 @@ master_reap(void)
 
 /*
  * Graceful stop, step by step: once no socket waits to be handed off, the
- * workers are told to finish (SIGQUIT); once they and the relays are done,
- * the loop ends.
+ * workers are told to finish; once they and the relays are done, the loop
+ * ends.
  */
 void
 master_stop_check(void)
@@ -656,20 +767,23 @@ master_stop_check(void)
 	if (!master->m_quit_sent && (master->m_conf->c_mode != MODE_HANDOFF ||
 	    handoff_unacked() == 0)) {
 		master->m_quit_sent = 1;
-		master_signal_workers(SIGQUIT);
+		master_signal_workers(0);
 	}
 	master_reap();
 }
 
+/* sig 0: each worker's own graceful signal. */
 static void
 master_signal_workers(int sig)
 {
-	/* Workers not yet ready still get it: they act on it once up. */
-	int	i;
+	struct worker	*w;
+	int		 i;
 
-	for (i = 0; i < master->m_nworkers; i++)
-		if (master->m_workers[i]->w_pid > 0)
-			kill(master->m_workers[i]->w_pid, sig);
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
+		if (w->w_pid > 0)
+			kill(w->w_pid, sig ? sig : master_graceful_signal(w));
+	}
 }
 
 static void
@@ -680,8 +794,7 @@ master_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (master->m_stopping == 2) {
 		log_warnx("graceful_timeout: %u connection%s left; stopping "
-		    "now", master->m_stats.active,
-		    master->m_stats.active == 1 ? "" : "s");
+		    "now", master_load(), master_load() == 1 ? "" : "s");
 		master_stop(1, "graceful_timeout");
 		return;
 	}
@@ -693,7 +806,7 @@ master_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * how 1: fast stop: close everything, SIGTERM the workers.
  * how 2: graceful: stop accepting, let the workers finish what they
- * serve (SIGQUIT), up to graceful_timeout.
+ * serve, up to graceful_timeout.
  */
 static void
 master_stop(int how, const char *why)
@@ -787,28 +900,6 @@ master_pidfile(const char *path)
 	return 0;
 }
 
-static int
-master_setup_user(const struct conf *c)
-{
-	struct passwd	*pw;
-
-	if (geteuid() != 0 || c->c_user == NULL)
-		return 0;
-	if ((pw = getpwnam(c->c_user)) == NULL) {
-		log_warnx("user %s: no such user", c->c_user);
-		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		log_warnx("user %s is root: the workers would run as root",
-		    c->c_user);
-		return -1;
-	}
-	worker_uid = pw->pw_uid;
-	worker_gid = pw->pw_gid;
-	drop_privileges = 1;
-	return 0;
-}
-
 /* Run the master until it stops; returns the exit code. */
 int
 master_run(struct conf *c, const char *confpath)
@@ -832,7 +923,7 @@ master_run(struct conf *c, const char *confpath)
 		fatal("calloc");
 	if ((master->m_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if (master_setup_user(c) == -1)
+	if (proc_setup_user(c->c_user) == -1 || proc_check_worker(c) == -1)
 		return EXIT_START;
 	signal(SIGPIPE, SIG_IGN);
 
@@ -905,8 +996,8 @@ master_run(struct conf *c, const char *confpath)
 		handoff_close_all();
 		handoff_free();
 	}
-	for (n = 0; n < master->m_nworkers; n++)
-		master_worker_free(master->m_workers[n]);
+	while (master->m_nworkers > 0)
+		master_worker_free(master->m_workers[--master->m_nworkers]);
 	for (n = 0; n < nlisteners; n++)
 		listener_free(listeners[n]);
 	for (n = 0; n < nshared; n++)

@@ -79,6 +79,7 @@ struct conf {
 	int			 c_idle_timeout;
 	int			 c_header_timeout;
 	int			 c_graceful_timeout;
+	int			 c_ready_timeout;
 	int			 c_restart_limit;
 	int			 c_restart_window;
 	int			 c_status_on;
@@ -193,7 +194,7 @@ int		 http_serve(struct evbuffer *, const struct http_req *,
 		    const struct http_site *);
 
 /* worker.c */
-__dead void	worker_main(int, int, enum mode, const struct conf *);
+__dead void	worker_main(int, int, enum mode, int, const struct conf *);
 
 /* master.c */
 enum worker_state {
@@ -204,21 +205,30 @@ enum worker_state {
 };
 struct flight {				/* a socket sent, not acknowledged */
 	int			 fd;
-	uint64_t		 since;		/* ms: accepted */
-	uint64_t		 sent;		/* ms: sent to the worker */
+	int			 tries;		/* workers it was sent to */
+	uint64_t		 since;		/* ms: waiting since */
 };
 struct worker {
 	int			 w_id;
 	pid_t			 w_pid;
 	enum worker_state	 w_state;
-	struct channel		*w_chan;
-	struct addr		 w_addr;	/* private port (proxy mode) */
+	enum worker_kind	 w_kind;	/* fixed when made: a reload */
+	enum mode		 w_mode;	/* may change them for new ones */
+	int			 w_window;	/* handoff_window */
+	int			 w_retiring;	/* draining, not to be restarted */
+	struct channel		*w_chan;	/* built-in and node workers */
+	int			 w_port;	/* proxy mode: private port */
+	struct addr		 w_addr;	/* the same, as an address */
+	int			 w_execfd;	/* exec-failure pipe */
+	struct event		*w_execev;
+	int			 w_probefd;	/* proxy: is the port up yet */
+	struct event		*w_probeev;
 	unsigned int		 w_active;	/* live connections */
 	uint64_t		 w_accepted;
 	unsigned int		 w_restarts;
 	unsigned int		 w_failures;	/* early deaths in a row */
 	struct timeval		 w_started;
-	struct event		*w_timer;	/* restart back-off, ready wait */
+	struct event		*w_timer;	/* back-off, ready wait, grace */
 	uint64_t		 w_accepted_base; /* before this process (shared) */
 	struct flight		*w_flight;	/* handoff: ring, handoff_window */
 	int			 w_flight_head;
@@ -257,6 +267,8 @@ int		 master_run(struct conf *, const char *);
 const char	*worker_state_name(enum worker_state);
 int		 master_worker_usable(const struct worker *, void *);
 int		 master_worker_port(const struct worker *);
+void		 master_worker_ready(struct worker *);
+void		 master_retire(struct worker *, int);
 void		 master_client_open(void);
 void		 master_client_close(void);
 void		 master_worker_conn(struct worker *, int);
@@ -267,6 +279,16 @@ void		 worker_set_state(struct worker *, enum worker_state);
 void		 master_fds(int);
 int		 master_count_fds(void);
 uint64_t	 master_now(void);
+
+/* proc.c */
+int		 proc_setup_user(const char *);
+int		 proc_user_access(const char *, int);
+int		 proc_check_worker(const struct conf *);
+pid_t		 proc_spawn(struct master *, struct worker *, int, const int *,
+		    int);
+void		 proc_free_argv(char **);
+void		 proc_forget(struct worker *);
+void		 proc_probe(struct worker *);
 
 /* listener.c */
 typedef void (*listener_accept_fn)(int, struct sockaddr *, socklen_t,

@@ -67,10 +67,14 @@ status_json(struct master *m, struct evbuffer *b)
 	    m->m_stopping ? "true" : "false");
 	for (i = 0; i < m->m_nworkers; i++) {
 		w = m->m_workers[i];
-		evbuffer_add_printf(b, "%s{\"id\":%d,\"pid\":%ld,\"port\":%d,"
+		char	port[16] = "null";
+
+		if (master_worker_port(w) > 0)
+			snprintf(port, sizeof(port), "%d", master_worker_port(w));
+		evbuffer_add_printf(b, "%s{\"id\":%d,\"pid\":%ld,\"port\":%s,"
 		    "\"state\":\"%s\",\"restarts\":%u,\"active\":%u,"
 		    "\"accepted\":%llu}", i ? "," : "", w->w_id,
-		    (long)w->w_pid, master_worker_port(w),
+		    (long)w->w_pid, port,
 		    worker_state_name(w->w_state), w->w_restarts, w->w_active,
 		    (unsigned long long)w->w_accepted);
 	}

@@ -52,7 +52,8 @@ struct wstate {
 	struct http_site	 site;
 	char			 header[64];
 	int			 draining;
-	struct event		*ev_quit, *ev_term, *ev_int, *drain_timer;
+	struct event		*ev_quit, *ev_term, *ev_int, *ev_usr2;
+	struct event		*drain_timer;
 };
 
 static struct wstate	 ws;
@@ -170,6 +171,13 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)arg;
 	if (sig == SIGQUIT) {
 		worker_drain("SIGQUIT");
+		return;
+	}
+	if (sig == SIGUSR2) {
+		/* Ask for a replacement, then finish what we have. */
+		if (ws.chan != NULL && !ws.draining)
+			channel_sendf(ws.chan, -1, "{\"act\":\"suicide\"}");
+		worker_drain("SIGUSR2");
 		return;
 	}
 	log_debug("%s: %s, stopping", __func__, strsignal(sig));
@@ -424,24 +432,19 @@ worker_event_cb(struct bufferevent *bev, short what, void *arg)
 	worker_close(c, what & BEV_EVENT_TIMEOUT ? "timeout" : "error");
 }
 
-/* Proxy mode: our own private port. */
+/* Proxy mode: the private port the master gave us. */
 static int
-worker_listen(int id, char **cause)
+worker_listen(int port, char **cause)
 {
 	struct addr	 a = ws.conf->c_worker_ports;
-	int		 fd, port;
+	int		 fd;
 
-	if (a.a_ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.a_ss;
-
-		port = ntohs(s6->sin6_port) + id;
-		s6->sin6_port = htons((in_port_t)port);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&a.a_ss;
-
-		port = ntohs(s4->sin_port) + id;
-		s4->sin_port = htons((in_port_t)port);
-	}
+	if (a.a_ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a.a_ss)->sin6_port =
+		    htons((in_port_t)port);
+	else
+		((struct sockaddr_in *)&a.a_ss)->sin_port =
+		    htons((in_port_t)port);
 	snprintf(a.a_text, sizeof(a.a_text), "worker port %d", port);
 	if ((fd = listener_bind(&a, 0, 0, cause)) == -1)
 		return -1;
@@ -460,10 +463,11 @@ worker_listen(int id, char **cause)
  * channel. Never returns.
  */
 void
-worker_main(int id, int chanfd, enum mode mode, const struct conf *conf)
+worker_main(int id, int chanfd, enum mode mode, int port,
+    const struct conf *conf)
 {
 	char		 name[32], *cause = NULL;
-	int		 port, rv = 0;
+	int		 rv = 0;
 
 	snprintf(name, sizeof(name), "porter worker %d", id);
 	log_setname(name);
@@ -487,17 +491,19 @@ worker_main(int id, int chanfd, enum mode mode, const struct conf *conf)
 	ws.ev_quit = evsignal_new(ws.base, SIGQUIT, worker_signal_cb, NULL);
 	ws.ev_term = evsignal_new(ws.base, SIGTERM, worker_signal_cb, NULL);
 	ws.ev_int = evsignal_new(ws.base, SIGINT, worker_signal_cb, NULL);
+	ws.ev_usr2 = evsignal_new(ws.base, SIGUSR2, worker_signal_cb, NULL);
 	if (ws.ev_quit == NULL || ws.ev_term == NULL || ws.ev_int == NULL ||
-	    evsignal_add(ws.ev_quit, NULL) == -1 ||
+	    ws.ev_usr2 == NULL || evsignal_add(ws.ev_quit, NULL) == -1 ||
 	    evsignal_add(ws.ev_term, NULL) == -1 ||
-	    evsignal_add(ws.ev_int, NULL) == -1)
+	    evsignal_add(ws.ev_int, NULL) == -1 ||
+	    evsignal_add(ws.ev_usr2, NULL) == -1)
 		fatalx("%s: cannot set up signals", __func__);
 
 	/* Ready: proxy once our port listens; handoff now; shared once
 	 * the master's listening socket arrives (worker_handle). */
 	switch (mode) {
 	case MODE_PROXY:
-		if ((port = worker_listen(id, &cause)) == -1) {
+		if (worker_listen(port, &cause) == -1) {
 			log_warnx("%s", cause);
 			exit(EXIT_START);
 		}
@@ -520,6 +526,7 @@ worker_main(int id, int chanfd, enum mode mode, const struct conf *conf)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	while (ws.conns != NULL)
 		worker_close(ws.conns, "exit");
 	while (ws.nlisteners > 0)
@@ -532,6 +539,7 @@ worker_main(int id, int chanfd, enum mode mode, const struct conf *conf)
 	event_free(ws.ev_quit);
 	event_free(ws.ev_term);
 	event_free(ws.ev_int);
+	event_free(ws.ev_usr2);
 	event_base_free(ws.base);
 	exit(rv);
 }

@@ -8,6 +8,8 @@ PORTER=${PORTER:-./src/porter}
 TCPCLIENT=${TCPCLIENT:-./tests/tcpclient}
 MODE=${MODE:-proxy}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/porter-test.XXXXXX")
+# Started as root, workers run as nobody: they must reach what is here.
+chmod 755 "$WORK"
 STARTED=""
 PORTER_PID=""
 
@@ -50,6 +52,14 @@ fail() {
 
 ok() {
 	echo "ok: $*"
+}
+
+# The example workers, copied where the workers' user can read them.
+examples() {
+	mkdir -p "$WORK/examples"
+	cp -p "${srcdir:-.}"/conf/examples/*.js "$WORK/examples/"
+	chmod -R a+rX "$WORK/examples"
+	EX=$WORK/examples
 }
 
 # True if nothing listens on 127.0.0.1:$1.
@@ -100,9 +110,10 @@ write_conf() {
 }
 
 # Start porter (at most 300 s of life) and wait until N workers are ready.
+# It runs in $WORK, so that workers (maybe nobody) can read their cwd.
 start_porter() {
-	timeout -s KILL 300 "$PORTER" -c "$WORK/porter.conf" "$@" \
-	    > "$WORK/porter.log" 2>&1 &
+	(cd "$WORK" && exec timeout -s KILL 300 "$PORTER" \
+	    -c "$WORK/porter.conf" "$@" > "$WORK/porter.log" 2>&1) &
 	PORTER_PID=$!
 	STARTED="$STARTED $PORTER_PID"
 	wait_ready "$(sed -n 's/^workers *//p' "$WORK/porter.conf")"

@@ -21,8 +21,8 @@ wait $c
     fail "in-flight request got $(cat "$WORK/slow.code")"
 wait_exit "$PORTER_PID" 10 || fail "porter did not exit after SIGQUIT"
 [ "$RC" = 0 ] || fail "exit status $RC after SIGQUIT"
-grep -E "killed by signal|exited with status" "$WORK/porter.log" &&
-    fail "a worker did not stop cleanly on SIGQUIT"
+grep -E "killed by signal|stopped by signal|exited with status" \
+    "$WORK/porter.log" && fail "a worker did not stop cleanly on SIGQUIT"
 ok "SIGQUIT: in-flight /delay/1500 got 200, exit 0"
 
 # SIGTERM: fast, even with a request in flight.
@@ -36,8 +36,8 @@ wait_exit "$PORTER_PID" 5 || fail "porter did not exit after SIGTERM"
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$RC" = 0 ] || fail "exit status $RC after SIGTERM"
 [ $ms -lt 2000 ] || fail "SIGTERM took $ms ms"
-grep -E "killed by signal|exited with status" "$WORK/porter.log" &&
-    fail "a worker did not stop cleanly on SIGTERM"
+grep -E "killed by signal|stopped by signal|exited with status" \
+    "$WORK/porter.log" && fail "a worker did not stop cleanly on SIGTERM"
 wait $c
 ok "SIGTERM: stopped in $ms ms"
 
