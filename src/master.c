@@ -184,13 +184,27 @@ master_client_close(void)
 		master_stop_check();
 }
 
+/*
+ * Whether w's live connections are known: the master's own relays in proxy
+ * mode, the built-in worker's reports otherwise. A Node worker does not say
+ * when a socket it was handed closes.
+ */
+int
+master_knows_active(const struct worker *w)
+{
+	return w->w_mode == MODE_PROXY || w->w_kind == WORKER_BUILTIN;
+}
+
 void
 master_worker_conn(struct worker *w, int delta)
 {
-	if (delta > 0) {
-		w->w_active++;
+	if (delta > 0)
 		w->w_accepted++;
-	} else if (w->w_active > 0)
+	if (!master_knows_active(w))
+		return;
+	if (delta > 0)
+		w->w_active++;
+	else if (w->w_active > 0)
 		w->w_active--;
 }
 

@@ -267,6 +267,7 @@ int		 master_run(struct conf *, const char *);
 const char	*worker_state_name(enum worker_state);
 int		 master_worker_usable(const struct worker *, void *);
 int		 master_worker_port(const struct worker *);
+int		 master_knows_active(const struct worker *);
 void		 master_worker_ready(struct worker *);
 void		 master_retire(struct worker *, int);
 void		 master_client_open(void);

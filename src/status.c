@@ -67,15 +67,17 @@ status_json(struct master *m, struct evbuffer *b)
 	    m->m_stopping ? "true" : "false");
 	for (i = 0; i < m->m_nworkers; i++) {
 		w = m->m_workers[i];
-		char	port[16] = "null";
+		char	port[16] = "null", active[16] = "null";
 
 		if (master_worker_port(w) > 0)
 			snprintf(port, sizeof(port), "%d", master_worker_port(w));
+		if (master_knows_active(w))
+			snprintf(active, sizeof(active), "%u", w->w_active);
 		evbuffer_add_printf(b, "%s{\"id\":%d,\"pid\":%ld,\"port\":%s,"
-		    "\"state\":\"%s\",\"restarts\":%u,\"active\":%u,"
+		    "\"state\":\"%s\",\"restarts\":%u,\"active\":%s,"
 		    "\"accepted\":%llu}", i ? "," : "", w->w_id,
 		    (long)w->w_pid, port,
-		    worker_state_name(w->w_state), w->w_restarts, w->w_active,
+		    worker_state_name(w->w_state), w->w_restarts, active,
 		    (unsigned long long)w->w_accepted);
 	}
 	evbuffer_add_printf(b, "]}\n");
@@ -132,8 +134,9 @@ status_metrics(struct master *m, struct evbuffer *b)
 	    "# TYPE porter_worker_connections_active gauge\n");
 	for (i = 0; i < m->m_nworkers; i++) {
 		w = m->m_workers[i];
-		evbuffer_add_printf(b, "porter_worker_connections_active"
-		    "{id=\"%d\"} %u\n", w->w_id, w->w_active);
+		if (master_knows_active(w))
+			evbuffer_add_printf(b, "porter_worker_connections_active"
+			    "{id=\"%d\"} %u\n", w->w_id, w->w_active);
 	}
 	evbuffer_add_printf(b,
 	    "# HELP porter_worker_connections_total Connections given to it.\n"

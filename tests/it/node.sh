@@ -7,7 +7,9 @@
 command -v node > /dev/null || fail "node is not installed"
 examples
 
-write_conf "workers 2" "worker node $EX/node-$MODE.js"
+# max_connections below the number of requests made here: a Node worker
+# does not report closed sockets, so the master must not count them live.
+write_conf "workers 2" "worker node $EX/node-$MODE.js" "max_connections 30"
 start_porter
 
 # Concurrent clients, so that in shared mode both processes get to accept.
@@ -56,3 +58,7 @@ echo "$after" | grep -qw "$victim" && fail "pid $victim still listed"
 grep -q "exited with status" "$WORK/porter.log" &&
     fail "the retired worker's exit was taken for a crash"
 ok "suicide: pid $victim replaced ($before -> $after), 20/20 served"
+grep -q "max_connections (30) reached" "$WORK/porter.log" &&
+    fail "closed connections were counted as live"
+[ "$MODE" = proxy ] || status | grep -q '"active":null' ||
+    fail "/status claims to know a node worker's live connections"
