@@ -158,6 +158,7 @@ conf_new(void)
 	c->c_restart_window = 60000;
 	c->c_user = strdup("nobody");
 	c->c_listen_default = 1;
+	c->c_refs = 1;
 	return c;
 }
 
@@ -171,6 +172,20 @@ conf_free_argv(char **argv)
 	for (p = argv; *p != NULL; p++)
 		free(*p);
 	free(argv);
+}
+
+struct conf *
+conf_ref(struct conf *c)
+{
+	c->c_refs++;
+	return c;
+}
+
+void
+conf_unref(struct conf *c)
+{
+	if (c != NULL && --c->c_refs == 0)
+		conf_free(c);
 }
 
 void
@@ -872,3 +887,44 @@ conf_check(struct conf *c, char **cause)
 
 _Static_assert(nitems(keywords) <= nitems(((struct conf *)0)->c_lines),
     "struct conf c_lines is too small for the keyword table");
+
+/*
+ * Read and check a conf file with the command line's overrides, as at
+ * start and on every reload. NULL and *cause on any error.
+ */
+struct conf *
+conf_read(const char *path, const struct overrides *o, char **cause)
+{
+	struct conf	*c;
+
+	if ((c = conf_new()) == NULL) {
+		*cause = strdup("out of memory");
+		return NULL;
+	}
+	if (conf_load(c, path, cause) == -1 ||
+	    (o->o_mode != NULL && conf_set(c, "mode", o->o_mode, cause) ==
+	    -1) || (o->o_workers != NULL && conf_set(c, "workers",
+	    o->o_workers, cause) == -1) || (o->o_listen != NULL &&
+	    conf_set(c, "listen", o->o_listen, cause) == -1) ||
+	    conf_check(c, cause) == -1) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Whether a and b listen on the same addresses, in the same order. */
+int
+conf_same_listen(const struct conf *a, const struct conf *b)
+{
+	int	i;
+
+	if (a->c_nlisten != b->c_nlisten)
+		return 0;
+	for (i = 0; i < a->c_nlisten; i++)
+		if (a->c_listen[i].a_len != b->c_listen[i].a_len ||
+		    memcmp(&a->c_listen[i].a_ss, &b->c_listen[i].a_ss,
+		    a->c_listen[i].a_len) != 0)
+			return 0;
+	return 1;
+}

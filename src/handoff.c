@@ -54,6 +54,8 @@ int
 handoff_init(struct master *m)
 {
 	hm = m;
+	if (pend != NULL)
+		return 0;	/* already, before a reload */
 	pend_size = 64;
 	if ((pend = calloc((size_t)pend_size, sizeof(*pend))) == NULL ||
 	    (pend_timer = evtimer_new(m->m_base, handoff_pend_timer_cb,
@@ -132,7 +134,8 @@ handoff_usable(const struct worker *w, void *arg)
 {
 	(void)arg;
 	return w->w_state == WS_READY && w->w_mode == MODE_HANDOFF &&
-	    w->w_chan != NULL && w->w_nflight < w->w_window;
+	    w->w_gen == hm->m_gen && w->w_chan != NULL &&
+	    w->w_nflight < w->w_window;
 }
 
 /* Send fd to w; it stays ours until w acknowledges it. */
@@ -298,6 +301,8 @@ handoff_reclaim(struct worker *w)
 			n++;
 	}
 	w->w_flight_head = 0;
+	if (hm->m_conf->c_mode != MODE_HANDOFF)
+		handoff_migrate();	/* a reload changed the mode */
 	if (n > 0)
 		log_warnx("worker %d: %d socket%s it did not acknowledge go "
 		    "to other workers", w->w_id, n, n == 1 ? "" : "s");
@@ -349,12 +354,39 @@ handoff_pend_timer_cb(evutil_socket_t fd, short what, void *arg)
 	master_stop_check();
 }
 
+/*
+ * A reload left handoff mode: what still waits for a worker is relayed
+ * (proxy mode) or, with nobody to take it (shared mode), closed.
+ */
+void
+handoff_migrate(void)
+{
+	int	fd;
+
+	while (npend > 0) {
+		fd = pend[pend_head].fd;
+		pend_head = (pend_head + 1) % pend_size;
+		npend--;
+		if (hm->m_conf->c_mode == MODE_PROXY) {
+			master_fds(-1);		/* relay_adopt counts it */
+			relay_adopt(fd);
+		} else {
+			close(fd);
+			master_fds(-1);
+			hm->m_stats.refused++;
+		}
+	}
+	evtimer_del(pend_timer);
+}
+
 /* Fast stop: every socket not yet handed off is closed. */
 void
 handoff_close_all(void)
 {
 	int	i;
 
+	if (hm == NULL || pend == NULL)
+		return;		/* never in handoff mode */
 	for (i = 0; i < hm->m_nworkers; i++) {
 		struct worker	*w = hm->m_workers[i];
 

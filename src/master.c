@@ -31,10 +31,15 @@
 
 struct master		*master;
 
-static struct listener	*listeners[PORTER_MAX_LISTEN]; /* proxy, handoff */
+/*
+ * The listening sockets, bound once and never closed before the master
+ * stops: reloads and restarts refuse nobody. Where the master accepts
+ * (proxy, handoff) a listener wraps a dup of each.
+ */
+static int		 listen_fds[PORTER_MAX_LISTEN];
+static int		 nlistenfds;
+static struct listener	*listeners[PORTER_MAX_LISTEN];
 static int		 nlisteners;
-static int		 shared_fds[PORTER_MAX_LISTEN];	/* shared, one socket */
-static int		 nshared;
 static int		 listeners_paused;
 static struct event	*ev_signal;	/* signalfd: no libevent signal state
 					   for forked workers to inherit */
@@ -49,6 +54,9 @@ static void	master_signal_workers(int);
 static void	master_stop(int, const char *);
 static void	master_reap(void);
 static void	master_replace(struct worker *, const char *);
+static void	master_reload_abort(const char *);
+static void	master_reload_commit(void);
+static int	master_pidfile(const char *);
 
 static const char *state_names[] = { "idle", "starting", "ready",
     "draining" };
@@ -70,11 +78,12 @@ worker_set_state(struct worker *w, enum worker_state s)
 	w->w_state = s;
 }
 
+/* Ready, and of the generation that takes new connections. */
 int
 master_worker_usable(const struct worker *w, void *arg)
 {
 	(void)arg;
-	return w->w_state == WS_READY;
+	return w->w_state == WS_READY && w->w_gen == master->m_gen;
 }
 
 /* Milliseconds on a clock that never jumps. */
@@ -240,6 +249,8 @@ master_worker_ready(struct worker *w)
 		log_info("worker %d (pid %ld) ready", w->w_id, (long)w->w_pid);
 	if (master->m_stopping == 2)
 		kill(w->w_pid, master_graceful_signal(w));
+	else if (w->w_gen != master->m_gen)
+		master_reload_commit();		/* when the last one is up */
 	else if (w->w_mode == MODE_PROXY)
 		relay_kick();
 	else if (w->w_mode == MODE_HANDOFF)
@@ -382,8 +393,9 @@ master_send_servers(struct worker *w)
 	    "\"type\":\"net.Server\",\"msg\":\"server\"}";
 	int			i, fd;
 
-	for (i = 0; i < master->m_conf->c_nlisten; i++) {
-		fd = master->m_conf->c_reuseport ? w->w_rpfds[i] : shared_fds[i];
+	for (i = 0; i < w->w_conf->c_nlisten; i++) {
+		fd = w->w_conf->c_reuseport ? master->m_rpfds[w->w_id][i] :
+		    listen_fds[i];
 		if (channel_send(w->w_chan, msg, sizeof(msg) - 1, fd) == -1) {
 			log_warnx("worker %d: cannot send the listening socket",
 			    w->w_id);
@@ -404,13 +416,13 @@ master_port_alloc(struct worker *w)
 	struct addr	*a = &w->w_addr;
 	int		 base, n, i, p, k, used;
 
-	*a = master->m_conf->c_worker_ports;
+	*a = w->w_conf->c_worker_ports;
 	if (a->a_ss.ss_family == AF_INET6)
 		base = ntohs(((struct sockaddr_in6 *)&a->a_ss)->sin6_port);
 	else
 		base = ntohs(((struct sockaddr_in *)&a->a_ss)->sin_port);
-	n = 2 * (master->m_nworkers > master->m_conf->c_workers ?
-	    master->m_nworkers : master->m_conf->c_workers);
+	n = 2 * (master->m_nworkers > w->w_conf->c_workers ?
+	    master->m_nworkers : w->w_conf->c_workers);
 	for (k = -1; k < n; k++) {
 		p = k == -1 ? base + w->w_id : base + k;
 		if (p > 65535)
@@ -437,7 +449,7 @@ master_port_alloc(struct worker *w)
 static void
 master_spawn(struct worker *w)
 {
-	struct conf	*c = master->m_conf;
+	struct conf	*c = w->w_conf;
 	int		 sv[2] = { -1, -1 }, nl = 0, chan;
 	const int	*lfds = NULL;
 	pid_t		 pid;
@@ -455,7 +467,7 @@ master_spawn(struct worker *w)
 		goto retry;
 	}
 	if (w->w_kind == WORKER_EXEC && w->w_mode == MODE_SHARED) {
-		lfds = c->c_reuseport ? w->w_rpfds : shared_fds;
+		lfds = c->c_reuseport ? master->m_rpfds[w->w_id] : listen_fds;
 		nl = c->c_nlisten;
 	}
 	if (chan && socket_nonblock_cloexec(sv[1]) == -1)
@@ -490,23 +502,26 @@ master_spawn(struct worker *w)
 	master_arm(w->w_timer, BACKOFF_MAX);
 }
 
+/* A worker for slot id, made from conf c, of generation gen. */
 static struct worker *
-master_worker_new(int id)
+master_worker_new(struct conf *c, int id, unsigned int gen)
 {
-	struct conf	*c = master->m_conf;
 	struct worker	*w;
 	char		*cause = NULL;
 	int		 i;
 
+	static uint64_t	 serial;
+
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
 	w->w_id = id;
+	w->w_serial = ++serial;
+	w->w_gen = gen;
+	w->w_conf = conf_ref(c);
 	w->w_kind = c->c_worker;
 	w->w_mode = c->c_mode;
 	w->w_window = c->c_handoff_window;
 	w->w_execfd = w->w_probefd = -1;
-	for (i = 0; i < PORTER_MAX_LISTEN; i++)
-		w->w_rpfds[i] = -1;
 	w->w_timer = evtimer_new(master->m_base, master_worker_timer_cb, w);
 	if (w->w_timer == NULL)
 		goto fail;
@@ -515,11 +530,13 @@ master_worker_new(int id)
 	    (w->w_acktimer = evtimer_new(master->m_base, master_ack_timer_cb,
 	    w)) == NULL))
 		goto fail;
-	/* Shared + reuseport: this worker's own listeners, kept here. */
+	/* Shared + reuseport: the slot's own listeners, made once. */
 	for (i = 0; w->w_mode == MODE_SHARED && c->c_reuseport &&
 	    i < c->c_nlisten; i++) {
-		if ((w->w_rpfds[i] = listener_bind(&c->c_listen[i], 0, 1,
-		    &cause)) == -1) {
+		if (master->m_rpfds[id][i] != -1)
+			continue;
+		if ((master->m_rpfds[id][i] = listener_bind(&c->c_listen[i], 0,
+		    1, &cause)) == -1) {
 			log_warnx("%s", cause);
 			free(cause);
 			goto fail;
@@ -535,8 +552,6 @@ master_worker_new(int id)
 static void
 master_worker_free(struct worker *w)
 {
-	int	i;
-
 	if (w->w_pid > 0) {
 		kill(w->w_pid, SIGKILL);
 		waitpid(w->w_pid, NULL, 0);
@@ -547,10 +562,8 @@ master_worker_free(struct worker *w)
 		event_free(w->w_timer);
 	if (w->w_acktimer != NULL)
 		event_free(w->w_acktimer);
-	for (i = 0; i < PORTER_MAX_LISTEN; i++)
-		if (w->w_rpfds[i] != -1)
-			close(w->w_rpfds[i]);
 	free(w->w_flight);
+	conf_unref(w->w_conf);
 	free(w);
 }
 
@@ -571,6 +584,21 @@ master_worker_insert(struct worker *w, int after)
 	return 0;
 }
 
+/* A relay points at w: it stays allocated until released. */
+void
+master_worker_hold(struct worker *w)
+{
+	w->w_holds++;
+}
+
+void
+master_worker_release(struct worker *w)
+{
+	if (--w->w_holds == 0 && w->w_gone)
+		master_worker_free(w);
+}
+
+/* Out of the table; freed now, or when the last relay lets go. */
 static void
 master_worker_remove(struct worker *w)
 {
@@ -584,6 +612,22 @@ master_worker_remove(struct worker *w)
 	for (; i < master->m_nworkers - 1; i++)
 		master->m_workers[i] = master->m_workers[i + 1];
 	master->m_nworkers--;
+	/* A slot gone for good (fewer workers now) gives its sockets up. */
+	if (w->w_id >= master->m_conf->c_workers) {
+		for (i = 0; i < master->m_nworkers; i++)
+			if (master->m_workers[i]->w_id == w->w_id)
+				break;
+		if (i == master->m_nworkers)
+			for (i = 0; i < PORTER_MAX_LISTEN; i++)
+				if (master->m_rpfds[w->w_id][i] != -1) {
+					close(master->m_rpfds[w->w_id][i]);
+					master->m_rpfds[w->w_id][i] = -1;
+				}
+	}
+	if (w->w_holds > 0) {
+		w->w_gone = 1;
+		return;
+	}
 	master_worker_free(w);
 }
 
@@ -663,7 +707,7 @@ master_replace(struct worker *w, const char *why)
 	for (i = 0; i < master->m_nworkers; i++)
 		if (master->m_workers[i] == w)
 			break;
-	if ((nw = master_worker_new(w->w_id)) == NULL ||
+	if ((nw = master_worker_new(w->w_conf, w->w_id, w->w_gen)) == NULL ||
 	    master_worker_insert(nw, i) == -1) {
 		log_warnx("worker %d: cannot make a replacement", w->w_id);
 		if (nw != NULL)
@@ -715,6 +759,12 @@ master_exited(struct worker *w, int status)
 	}
 	if (w->w_mode == MODE_HANDOFF)
 		handoff_reclaim(w);
+	if (!w->w_retiring && master->m_next != NULL &&
+	    w->w_gen != master->m_gen) {
+		/* A new worker died while a reload waited for it. */
+		w->w_retiring = 1;
+		master_reload_abort("a new worker exited before it was ready");
+	}
 	if (w->w_retiring) {
 		master_worker_remove(w);
 		return;
@@ -831,25 +881,269 @@ master_stop(int how, const char *why)
 		return;
 	log_info("%s stop (%s)", how == 1 ? "fast" : "graceful", why);
 	master->m_stopping = how;
+	if (master->m_next != NULL)
+		master_reload_abort("stopping");
 	for (i = 0; i < nlisteners; i++)
 		listener_free(listeners[i]);
 	nlisteners = 0;
-	for (i = 0; i < nshared; i++)
-		close(shared_fds[i]);
-	nshared = 0;
+	for (i = 0; i < nlistenfds; i++)
+		close(listen_fds[i]);
+	nlistenfds = 0;
 	for (i = 0; i < master->m_nworkers; i++)
 		if (master->m_workers[i]->w_state == WS_IDLE)
 			evtimer_del(master->m_workers[i]->w_timer);
 	if (how == 1) {
 		relay_close_all();
-		if (master->m_conf->c_mode == MODE_HANDOFF)
-			handoff_close_all();
+		handoff_close_all();
 		master_signal_workers(SIGTERM);
 		master_arm(ev_stop, STOP_TIMEOUT);
 		master_reap();
 	} else {
 		master_arm(ev_stop, master->m_conf->c_graceful_timeout);
 		master_stop_check();
+	}
+}
+
+/*
+ * Accept where the mode wants the master to: listeners on dups of the
+ * listening sockets in proxy and handoff mode, none in shared mode. The
+ * sockets themselves stay open, so clients wait in the backlog meanwhile.
+ */
+static void
+master_accept_mode(enum mode mode)
+{
+	int	i, fd;
+
+	for (i = 0; i < nlisteners; i++)
+		listener_free(listeners[i]);
+	nlisteners = 0;
+	listeners_paused = 0;
+	if (mode == MODE_SHARED)
+		return;
+	for (i = 0; i < nlistenfds; i++) {
+		if ((fd = fcntl(listen_fds[i], F_DUPFD_CLOEXEC, 0)) == -1 ||
+		    (listeners[i] = listener_new(master->m_base, fd,
+		    mode == MODE_PROXY ? relay_accept : handoff_accept,
+		    NULL)) == NULL)
+			fatal("cannot accept on %s",
+			    master->m_conf->c_listen[i].a_text);
+		nlisteners++;
+	}
+}
+
+/* Make and start the workers of a conf's generation. */
+static int
+master_start_workers(struct conf *c, unsigned int gen)
+{
+	struct worker	*w;
+	int		 n;
+
+	for (n = 0; n < c->c_workers; n++) {
+		if ((w = master_worker_new(c, n, gen)) == NULL ||
+		    master_worker_insert(w, -1) == -1) {
+			if (w != NULL)
+				master_worker_free(w);
+			return -1;
+		}
+		master_spawn(w);
+	}
+	return 0;
+}
+
+/*
+ * SIGHUP: read the conf again. A bad one is logged and the running one
+ * kept. A good one starts its own workers; once all are ready, it takes
+ * over and the old workers finish their connections and leave
+ * (master_reload_commit). The listening sockets never close.
+ */
+static void
+master_reload(void)
+{
+	struct conf	*nc, *oc = master->m_conf;
+	char		*cause = NULL;
+	const char	*why = NULL;
+
+	if (master->m_stopping)
+		return;
+	if (master->m_next != NULL) {
+		log_warnx("reload: one is under way already; ignored");
+		return;
+	}
+	log_info("reload: reading %s", master->m_confpath);
+	if ((nc = conf_read(master->m_confpath, &master->m_overrides,
+	    &cause)) == NULL) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    cause ? cause : "bad configuration");
+		free(cause);
+		return;
+	}
+	if (!conf_same_listen(oc, nc))
+		why = "listen cannot change by reload (that would close the "
+		    "listening sockets): restart porter for that";
+	else if (oc->c_reuseport != nc->c_reuseport)
+		why = "reuseport cannot change by reload: restart porter for "
+		    "that";
+	else if (proc_setup_user(nc->c_user) == -1)
+		why = "bad user";
+	else if (proc_check_worker(nc) == -1)
+		why = "the new workers could not start";
+	if (why != NULL) {
+		log_warnx("reload: %s; keeping the running configuration", why);
+		proc_setup_user(oc->c_user);
+		conf_unref(nc);
+		return;
+	}
+	if (nc->c_mode == MODE_HANDOFF && handoff_init(master) == -1) {
+		log_warnx("reload: out of memory; keeping the running "
+		    "configuration");
+		conf_unref(nc);
+		return;
+	}
+	master->m_next = nc;
+	log_info("reload: starting %d %s worker%s in %s mode", nc->c_workers,
+	    conf_worker_name(nc->c_worker), nc->c_workers == 1 ? "" : "s",
+	    conf_mode_name(nc->c_mode));
+	if (master_start_workers(nc, master->m_gen + 1) == -1)
+		master_reload_abort("cannot make the new workers");
+}
+
+/* The new generation is up (all of it): it takes over. */
+static void
+master_reload_commit(void)
+{
+	struct conf	*oc = master->m_conf, *nc = master->m_next;
+	struct worker	*old[PORTER_MAX_WORKERS];
+	uint64_t	*rs;
+	int		 i, n = 0, status_changed;
+
+	if (nc == NULL)
+		return;
+	for (i = 0; i < master->m_nworkers; i++)
+		if (master->m_workers[i]->w_gen != master->m_gen &&
+		    !master->m_workers[i]->w_retiring &&
+		    master->m_workers[i]->w_state != WS_READY)
+			return;			/* not all up yet */
+
+	master->m_conf = nc;
+	master->m_next = NULL;
+	master->m_gen++;
+	master->m_balance.b_kind = nc->c_balance;
+	if (oc->c_mode != nc->c_mode) {
+		master_accept_mode(nc->c_mode);
+		if (oc->c_mode == MODE_HANDOFF)
+			handoff_migrate();
+	}
+	if (nc->c_restart_limit != oc->c_restart_limit &&
+	    (rs = calloc((size_t)nc->c_restart_limit, sizeof(*rs))) != NULL) {
+		free(master->m_restarts);
+		master->m_restarts = rs;
+		master->m_nrestarts = 0;
+	}
+	status_changed = oc->c_status_on != nc->c_status_on ||
+	    (nc->c_status_on && (oc->c_status.a_len != nc->c_status.a_len ||
+	    memcmp(&oc->c_status.a_ss, &nc->c_status.a_ss,
+	    nc->c_status.a_len) != 0));
+	if (status_changed) {
+		char	*cause = NULL;
+
+		status_stop();
+		if (nc->c_status_on && status_start(master, &cause) == -1) {
+			log_warnx("reload: status: %s", cause);
+			free(cause);
+		}
+	}
+	if (nc->c_pidfile != NULL && (oc->c_pidfile == NULL ||
+	    strcmp(oc->c_pidfile, nc->c_pidfile) != 0)) {
+		if (oc->c_pidfile != NULL)
+			unlink(oc->c_pidfile);
+		master_pidfile(nc->c_pidfile);
+	}
+
+	/* Retiring may remove a worker from the table: work on a copy. */
+	for (i = 0; i < master->m_nworkers; i++)
+		if (master->m_workers[i]->w_gen != master->m_gen &&
+		    !master->m_workers[i]->w_retiring)
+			old[n++] = master->m_workers[i];
+	for (i = 0; i < n; i++)
+		master_retire(old[i], 1);
+	log_info("reload: done; %d old worker%s finishing", n,
+	    n == 1 ? "" : "s");
+	conf_unref(oc);
+	if (nc->c_mode == MODE_PROXY)
+		relay_kick();
+	else if (nc->c_mode == MODE_HANDOFF)
+		handoff_kick();
+	master_update_accepting();
+}
+
+/* The reload cannot finish: its workers go, the running ones stay. */
+static void
+master_reload_abort(const char *why)
+{
+	struct worker	*w, *gone[PORTER_MAX_WORKERS];
+	int		 i, n = 0;
+
+	if (master->m_next == NULL)
+		return;
+	log_warnx("reload failed: %s; keeping the running configuration",
+	    why);
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
+		if (w->w_gen != master->m_gen && !w->w_retiring)
+			gone[n++] = w;
+	}
+	for (i = 0; i < n; i++) {
+		if (gone[i]->w_pid > 0)
+			kill(gone[i]->w_pid, SIGKILL);
+		master_retire(gone[i], 0);
+	}
+	proc_setup_user(master->m_conf->c_user);
+	conf_unref(master->m_next);
+	master->m_next = NULL;
+}
+
+/* SIGTTIN: one worker more; SIGTTOU: one fewer, gracefully. */
+static void
+master_scale(int delta)
+{
+	struct conf	*c = master->m_conf;
+	struct worker	*w;
+	int		 i;
+
+	if (master->m_stopping || master->m_next != NULL) {
+		log_warnx("%s: not while %s", delta > 0 ? "SIGTTIN" : "SIGTTOU",
+		    master->m_stopping ? "stopping" : "a reload is under way");
+		return;
+	}
+	if (delta > 0) {
+		if (c->c_workers >= PORTER_MAX_WORKERS / 2) {
+			log_warnx("SIGTTIN: already %d workers", c->c_workers);
+			return;
+		}
+		if ((w = master_worker_new(c, c->c_workers, master->m_gen)) ==
+		    NULL || master_worker_insert(w, -1) == -1) {
+			log_warnx("SIGTTIN: cannot add a worker");
+			if (w != NULL)
+				master_worker_free(w);
+			return;
+		}
+		c->c_workers++;
+		log_info("SIGTTIN: %d workers", c->c_workers);
+		master_spawn(w);
+		return;
+	}
+	if (c->c_workers <= 1) {
+		log_warnx("SIGTTOU: keeping the last worker");
+		return;
+	}
+	c->c_workers--;
+	log_info("SIGTTOU: %d workers", c->c_workers);
+	for (i = master->m_nworkers - 1; i >= 0; i--) {
+		w = master->m_workers[i];
+		if (w->w_id == c->c_workers && !w->w_retiring) {
+			master_retire(w, 1);
+			break;
+		}
 	}
 }
 
@@ -868,16 +1162,14 @@ master_signal(int sig)
 		master_stop(2, strsignal(sig));
 		break;
 	case SIGHUP:
-		log_warnx("SIGHUP: reload is not supported yet; ignored "
-		    "(stop and start porter to change its conf)");
+		master_reload();
 		break;
 	case SIGUSR1:
 		log_info("SIGUSR1: nothing to reopen, logs go to stderr");
 		break;
 	case SIGTTIN:
 	case SIGTTOU:
-		log_warnx("%s: changing the worker count at run time is not "
-		    "supported yet; ignored", strsignal(sig));
+		master_scale(sig == SIGTTIN ? 1 : -1);
 		break;
 	}
 }
@@ -916,7 +1208,7 @@ master_pidfile(const char *path)
 
 /* Run the master until it stops; returns the exit code. */
 int
-master_run(struct conf *c, const char *confpath)
+master_run(struct conf *c, const char *confpath, const struct overrides *o)
 {
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP,
 	    SIGUSR1, SIGTTIN, SIGTTOU };
@@ -927,8 +1219,10 @@ master_run(struct conf *c, const char *confpath)
 
 	if ((master = calloc(1, sizeof(*master))) == NULL)
 		fatal("calloc");
-	master->m_conf = c;
+	master->m_conf = conf_ref(c);
 	master->m_confpath = confpath;
+	master->m_overrides = *o;
+	memset(master->m_rpfds, -1, sizeof(master->m_rpfds));
 	master->m_pid = getpid();
 	master->m_balance.b_kind = c->c_balance;
 	gettimeofday(&master->m_started, NULL);
@@ -945,8 +1239,8 @@ master_run(struct conf *c, const char *confpath)
 	if (c->c_mode == MODE_HANDOFF && handoff_init(master) == -1)
 		fatalx("out of memory");
 	/*
-	 * proxy and handoff: the master accepts. shared: it only holds the
-	 * socket for the workers (reuseport: one per worker, made with it).
+	 * The listening sockets (but with reuseport, where each worker slot
+	 * has its own, made with its first worker).
 	 */
 	for (n = 0; n < c->c_nlisten && !(c->c_mode == MODE_SHARED &&
 	    c->c_reuseport); n++) {
@@ -956,16 +1250,9 @@ master_run(struct conf *c, const char *confpath)
 			free(cause);
 			return EXIT_START;
 		}
-		if (c->c_mode == MODE_SHARED) {
-			shared_fds[nshared++] = fd;
-			continue;
-		}
-		if ((listeners[n] = listener_new(master->m_base, fd,
-		    c->c_mode == MODE_PROXY ? relay_accept : handoff_accept,
-		    NULL)) == NULL)
-			fatalx("listener_new failed");
-		nlisteners++;
+		listen_fds[nlistenfds++] = fd;
 	}
+	master_accept_mode(c->c_mode);
 	if (c->c_status_on && status_start(master, &cause) == -1) {
 		log_warnx("status: %s", cause);
 		free(cause);
@@ -986,15 +1273,10 @@ master_run(struct conf *c, const char *confpath)
 	if (c->c_pidfile != NULL && master_pidfile(c->c_pidfile) == -1)
 		return EXIT_START;
 
-	for (n = 0; n < c->c_workers; n++) {
-		if ((master->m_workers[n] = master_worker_new(n)) == NULL)
-			return EXIT_START;
-		master->m_nworkers++;
-	}
 	master->m_basefds = master_count_fds();
 	master->m_stats.peak_fds = master->m_basefds;
-	for (n = 0; n < master->m_nworkers; n++)
-		master_spawn(master->m_workers[n]);
+	if (master_start_workers(c, 0) == -1)
+		return EXIT_START;
 	master_fds(0);
 
 	log_info("porter %s: %s mode, %d %s worker%s, listening on %s%s",
@@ -1006,21 +1288,25 @@ master_run(struct conf *c, const char *confpath)
 	/* Stopped: everything below is tidying up. */
 	status_stop();
 	relay_close_all();
-	if (c->c_mode == MODE_HANDOFF) {
-		handoff_close_all();
-		handoff_free();
-	}
+	handoff_close_all();
+	handoff_free();
 	while (master->m_nworkers > 0)
 		master_worker_free(master->m_workers[--master->m_nworkers]);
 	for (n = 0; n < nlisteners; n++)
 		listener_free(listeners[n]);
-	for (n = 0; n < nshared; n++)
-		close(shared_fds[n]);
+	for (n = 0; n < nlistenfds; n++)
+		close(listen_fds[n]);
+	for (n = 0; n < PORTER_MAX_WORKERS * PORTER_MAX_LISTEN; n++)
+		if (master->m_rpfds[n / PORTER_MAX_LISTEN][n % PORTER_MAX_LISTEN]
+		    != -1)
+			close(master->m_rpfds[n / PORTER_MAX_LISTEN]
+			    [n % PORTER_MAX_LISTEN]);
 	event_free(ev_signal);
 	close(signal_fd);
 	event_free(ev_stop);
-	if (c->c_pidfile != NULL)
-		unlink(c->c_pidfile);
+	if (master->m_conf->c_pidfile != NULL)
+		unlink(master->m_conf->c_pidfile);
+	conf_unref(master->m_conf);
 	event_base_free(master->m_base);
 	free(master->m_restarts);
 	n = master->m_exitcode;

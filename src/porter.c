@@ -92,8 +92,8 @@ int
 main(int argc, char *argv[])
 {
 	struct conf	*c;
-	const char	*confpath = DEFAULT_CONF, *mode = NULL, *workers = NULL;
-	const char	*listen = NULL, *sig = NULL;
+	struct overrides o = { NULL, NULL, NULL };
+	const char	*confpath = DEFAULT_CONF, *sig = NULL;
 	char		*cause = NULL;
 	int		 ch, test = 0, verbose = 0, rv;
 
@@ -105,10 +105,10 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(0);
 		case 'l':
-			listen = optarg;
+			o.o_listen = optarg;
 			break;
 		case 'm':
-			mode = optarg;
+			o.o_mode = optarg;
 			break;
 		case 's':
 			sig = optarg;
@@ -123,7 +123,7 @@ main(int argc, char *argv[])
 			verbose++;
 			break;
 		case 'w':
-			workers = optarg;
+			o.o_workers = optarg;
 			break;
 		default:
 			usage(EXIT_CONF);
@@ -133,18 +133,9 @@ main(int argc, char *argv[])
 		usage(EXIT_CONF);
 	log_init(verbose, "porter");
 
-	if ((c = conf_new()) == NULL) {
-		fprintf(stderr, "porter: out of memory\n");
-		return EXIT_START;
-	}
-	if (conf_load(c, confpath, &cause) == -1 ||
-	    (mode != NULL && conf_set(c, "mode", mode, &cause) == -1) ||
-	    (workers != NULL && conf_set(c, "workers", workers, &cause) ==
-	    -1) || (listen != NULL && conf_set(c, "listen", listen, &cause) ==
-	    -1) || conf_check(c, &cause) == -1) {
+	if ((c = conf_read(confpath, &o, &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause ? cause : "bad configuration");
 		free(cause);
-		conf_free(c);
 		return EXIT_CONF;
 	}
 	if (test) {
@@ -157,7 +148,8 @@ main(int argc, char *argv[])
 		conf_free(c);
 		return rv;
 	}
-	rv = master_run(c, confpath);
-	conf_free(c);
+	/* The master keeps its own references to the confs it runs. */
+	rv = master_run(c, confpath, &o);
+	conf_unref(c);
 	return rv;
 }

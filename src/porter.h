@@ -87,6 +87,7 @@ struct conf {
 	enum proxy_protocol	 c_proxy_protocol;
 	char			*c_user;
 	char			*c_pidfile;
+	int			 c_refs;	/* workers made from it, + master */
 	int			 c_listen_default; /* no listen line yet */
 	int			 c_lines[24];	/* where each keyword was set */
 };
@@ -103,8 +104,17 @@ __dead void fatal(const char *, ...) __printflike(1, 2);
 __dead void fatalx(const char *, ...) __printflike(1, 2);
 
 /* conf.c */
+struct overrides {			/* -m, -w, -l: outlive reloads */
+	const char	*o_mode;
+	const char	*o_workers;
+	const char	*o_listen;
+};
 struct conf	*conf_new(void);
 void		 conf_free(struct conf *);
+struct conf	*conf_ref(struct conf *);
+void		 conf_unref(struct conf *);
+struct conf	*conf_read(const char *, const struct overrides *, char **);
+int		 conf_same_listen(const struct conf *, const struct conf *);
 int		 conf_load(struct conf *, const char *, char **);
 int		 conf_parse(struct conf *, const char *, const char *, size_t,
 		    char **);
@@ -209,13 +219,18 @@ struct flight {				/* a socket sent, not acknowledged */
 	uint64_t		 since;		/* ms: waiting since */
 };
 struct worker {
-	int			 w_id;
+	int			 w_id;		/* slot: shown, and in port + id */
+	uint64_t		 w_serial;	/* unique to this struct */
 	pid_t			 w_pid;
 	enum worker_state	 w_state;
 	enum worker_kind	 w_kind;	/* fixed when made: a reload */
 	enum mode		 w_mode;	/* may change them for new ones */
 	int			 w_window;	/* handoff_window */
 	int			 w_retiring;	/* draining, not to be restarted */
+	unsigned int		 w_gen;		/* conf generation (reloads) */
+	unsigned int		 w_holds;	/* relays pointing here */
+	int			 w_gone;	/* out of the table: free at 0 */
+	struct conf		*w_conf;	/* the conf it was made from */
 	struct channel		*w_chan;	/* built-in and node workers */
 	int			 w_port;	/* proxy mode: private port */
 	struct addr		 w_addr;	/* the same, as an address */
@@ -234,7 +249,6 @@ struct worker {
 	int			 w_flight_head;
 	int			 w_nflight;
 	struct event		*w_acktimer;	/* handoff: oldest must be acked */
-	int			 w_rpfds[PORTER_MAX_LISTEN]; /* shared+reuseport */
 };
 struct master_stats {
 	uint64_t	accepted;
@@ -261,15 +275,23 @@ struct master {
 	int			 m_nrestarts;
 	int			 m_basefds;	/* fds held with no clients */
 	int			 m_dynfds;	/* fds held for clients */
+	unsigned int		 m_gen;		/* workers taking connections */
+	struct conf		*m_next;	/* reload under way: its conf */
+	struct overrides	 m_overrides;
+	/* shared + reuseport: each worker slot's own listening sockets,
+	 * kept across restarts and reloads */
+	int			 m_rpfds[PORTER_MAX_WORKERS][PORTER_MAX_LISTEN];
 };
 extern struct master	*master;
-int		 master_run(struct conf *, const char *);
+int		 master_run(struct conf *, const char *, const struct overrides *);
 const char	*worker_state_name(enum worker_state);
 int		 master_worker_usable(const struct worker *, void *);
 int		 master_worker_port(const struct worker *);
 int		 master_knows_active(const struct worker *);
 void		 master_worker_ready(struct worker *);
 void		 master_retire(struct worker *, int);
+void		 master_worker_hold(struct worker *);
+void		 master_worker_release(struct worker *);
 void		 master_client_open(void);
 void		 master_client_close(void);
 void		 master_worker_conn(struct worker *, int);
@@ -314,6 +336,7 @@ void		 handoff_reclaim(struct worker *);
 void		 handoff_ack_timeout(struct worker *);
 void		 handoff_kick(void);
 void		 handoff_close_all(void);
+void		 handoff_migrate(void);
 unsigned int	 handoff_unacked(void);
 unsigned int	 handoff_pending(void);
 
@@ -321,6 +344,7 @@ unsigned int	 handoff_pending(void);
 void		 relay_init(struct master *);
 void		 relay_accept(int, struct sockaddr *, socklen_t, void *);
 void		 relay_kick(void);
+void		 relay_adopt(int);
 void		 relay_close_all(void);
 unsigned int	 relay_count(void);
 

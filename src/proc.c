@@ -208,7 +208,7 @@ pid_t
 proc_spawn(struct master *m, struct worker *w, int chanfd, const int *lfds,
     int nlfds)
 {
-	const struct conf	*c = m->m_conf;
+	const struct conf	*c = w->w_conf;
 	char			**argv = NULL, buf[32];
 	int			 errp[2] = { -1, -1 }, keep[PORTER_MAX_LISTEN + 1];
 	int			 nkeep = 0, errfd, e, i;
@@ -331,7 +331,7 @@ proc_exec_cb(evutil_socket_t fd, short what, void *arg)
 	if (n == (ssize_t)sizeof(e)) {
 		log_warnx("worker %d: cannot run %s: %s", w->w_id,
 		    w->w_kind == WORKER_NODE ? "node" :
-		    master->m_conf->c_worker_argv[0], strerror(e));
+		    w->w_conf->c_worker_argv[0], strerror(e));
 		return;		/* reaped and restarted as usual */
 	}
 	if (w->w_mode == MODE_PROXY)

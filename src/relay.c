@@ -35,7 +35,7 @@ struct relay {
 	struct worker		*r_worker;
 	struct event		*r_timer;	/* connect, wait and idle */
 	enum relay_state	 r_state;
-	int			 r_tried[RELAY_TRIES];
+	uint64_t		 r_tried[RELAY_TRIES];	/* w_serial */
 	int			 r_ntried;
 	int			 r_eof_client;	/* client sent FIN */
 	int			 r_eof_server;
@@ -90,12 +90,20 @@ relay_nodelay(struct bufferevent *bev)
 void
 relay_accept(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 {
-	struct relay	*r;
-
 	(void)sa;
 	(void)len;
 	(void)arg;
 	rm->m_stats.accepted++;
+	relay_adopt(fd);
+}
+
+/* Relay a client socket accepted earlier (by handoff mode, before a reload
+ * made this proxy mode). */
+void
+relay_adopt(int fd)
+{
+	struct relay	*r;
+
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->r_timer = evtimer_new(rm->m_base, relay_timer_cb, r)) ==
 	    NULL || (r->r_client = bufferevent_socket_new(rm->m_base, fd,
@@ -127,7 +135,7 @@ relay_usable(const struct worker *w, void *arg)
 	if (!master_worker_usable(w, NULL))
 		return 0;
 	for (i = 0; i < r->r_ntried; i++)
-		if (r->r_tried[i] == w->w_id)
+		if (r->r_tried[i] == w->w_serial)
 			return 0;
 	return 1;
 }
@@ -138,6 +146,7 @@ relay_drop_server(struct relay *r)
 {
 	bufferevent_free(r->r_server);
 	r->r_server = NULL;
+	master_worker_release(r->r_worker);
 	r->r_worker = NULL;
 	master_fds(-1);
 }
@@ -166,12 +175,15 @@ relay_connect(struct relay *r)
 		return;
 	}
 	w = rm->m_workers[idx];
-	r->r_tried[r->r_ntried++] = w->w_id;
+	r->r_tried[r->r_ntried++] = w->w_serial;
 	r->r_worker = w;
+	master_worker_hold(w);
 	r->r_state = RS_CONNECTING;
 	r->r_server = bufferevent_socket_new(rm->m_base, -1,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (r->r_server == NULL) {
+		master_worker_release(w);
+		r->r_worker = NULL;
 		relay_close(r, "out of memory");
 		return;
 	}

@@ -25,6 +25,7 @@
 #define WORKER_OUT_HIGH	(256 * 1024)	/* stop serving pipelined requests */
 #define WORKER_OUT_LOW	(64 * 1024)	/* resume below this */
 #define LOAD_INTERVAL	100		/* ms between load reports, at most */
+#define DRAIN_LINGER	1000		/* ms an idle connection gets, draining */
 
 struct wconn {
 	struct bufferevent	*c_bev;
@@ -205,14 +206,17 @@ worker_idle(const struct wconn *c)
 }
 
 /*
- * Stop taking connections; close idle ones now and the others after their
- * current response; exit when none is left or at graceful_timeout.
+ * Stop taking connections; every answer from now on says Connection: close
+ * and closes. A keep-alive connection idle for DRAIN_LINGER is closed: not
+ * at once, since the client may be sending its next request right now and
+ * would see a reset instead of an answer. Exit when none is left, or at
+ * graceful_timeout.
  */
 static void
 worker_drain(const char *why)
 {
-	struct wconn	*c, *next;
-	struct timeval	 tv;
+	struct wconn	*c;
+	struct timeval	 tv, linger = { 0, DRAIN_LINGER * 1000 }, idle;
 
 	if (ws.draining)
 		return;
@@ -222,13 +226,11 @@ worker_drain(const char *why)
 	    ws.nconns == 1 ? "" : "s");
 	while (ws.nlisteners > 0)
 		listener_free(ws.listeners[--ws.nlisteners]);
-	for (c = ws.conns; c != NULL; c = next) {
-		next = c->c_next;
+	idle.tv_sec = ws.conf->c_idle_timeout / 1000;
+	idle.tv_usec = (ws.conf->c_idle_timeout % 1000) * 1000;
+	for (c = ws.conns; c != NULL; c = c->c_next)
 		if (worker_idle(c))
-			worker_close(c, "drain");
-		else
-			c->c_closing = 1;
-	}
+			bufferevent_set_timeouts(c->c_bev, &linger, &idle);
 	if (ws.nconns == 0) {
 		event_base_loopbreak(ws.base);
 		return;

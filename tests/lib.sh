@@ -6,6 +6,9 @@ set -u
 
 PORTER=${PORTER:-./src/porter}
 TCPCLIENT=${TCPCLIENT:-./tests/tcpclient}
+# Absolute: porter is started from the test's own directory.
+PORTER=$(cd "$(dirname "$PORTER")" && pwd)/$(basename "$PORTER")
+TCPCLIENT=$(cd "$(dirname "$TCPCLIENT")" && pwd)/$(basename "$TCPCLIENT")
 MODE=${MODE:-proxy}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/porter-test.XXXXXX")
 # Started as root, workers run as nobody: they must reach what is here.
