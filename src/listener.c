@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +67,8 @@ listener_bind(const struct addr *a, int backlog, int reuseport, char **cause)
 		saved = errno;
 		goto fail;
 	}
+	/* Accepted sockets inherit it: one setsockopt instead of one each. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if (bind(fd, (const struct sockaddr *)&a->a_ss, a->a_len) == -1 ||
 	    listen(fd, backlog > 0 ? backlog : LISTEN_BACKLOG) == -1) {
 		saved = errno;

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1206,6 +1207,28 @@ master_pidfile(const char *path)
 	return 0;
 }
 
+/*
+ * Proxy mode holds two fds per client: raise the soft limit towards what
+ * max_connections needs, as far as the hard limit allows.
+ */
+static void
+master_rlimit(const struct conf *c)
+{
+	struct rlimit	rl;
+	rlim_t		want = (rlim_t)c->c_max_connections * 2 + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("%s: setrlimit", __func__);
+	if (rl.rlim_cur < want)
+		log_warnx("open files limited to %llu: fewer than "
+		    "max_connections %d needs", (unsigned long long)rl.rlim_cur,
+		    c->c_max_connections);
+}
+
 /* Run the master until it stops; returns the exit code. */
 int
 master_run(struct conf *c, const char *confpath, const struct overrides *o)
@@ -1233,6 +1256,7 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 		fatalx("event_base_new failed");
 	if (proc_setup_user(c->c_user) == -1 || proc_check_worker(c) == -1)
 		return EXIT_START;
+	master_rlimit(c);
 	signal(SIGPIPE, SIG_IGN);
 
 	relay_init(master);

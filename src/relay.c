@@ -1,7 +1,13 @@
 /*
  * relay.c: proxy mode. The master accepts a client, connects to a worker's
  * private port (the next one on refusal or timeout) and relays bytes both
- * ways with backpressure and half-close. Every relay ends in relay_close().
+ * ways. Every relay ends in relay_close().
+ *
+ * The data path is read, then write straight to the peer: EPOLLOUT is armed
+ * only when a write comes up short, and a side has a buffer only while it
+ * holds what did not fit. A side whose peer holds RELAY_HIGH bytes is not
+ * read until that drains below RELAY_LOW (backpressure). A FIN is passed on
+ * once everything before it is written (half-close).
  */
 #include "config.h"
 
@@ -9,18 +15,19 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "porter.h"
 
 #define RELAY_HIGH	(256 * 1024)	/* stop reading a side past this */
-#define RELAY_LOW	(RELAY_HIGH / 2) /* and resume below this */
+#define RELAY_LOW	(64 * 1024)	/* and resume below this */
 #define RELAY_TRIES	8		/* workers tried per connection */
 
 enum relay_state {
@@ -29,18 +36,25 @@ enum relay_state {
 	RS_RELAYING,
 };
 
+struct side {
+	int			 fd;
+	struct event		 rev;		/* readable: persistent */
+	struct event		 wev;		/* writable: only while owed */
+	struct evbuffer		*out;		/* owed to this side, or NULL */
+	int			 eof;		/* it sent FIN */
+	int			 shut;		/* we sent it FIN */
+	int			 paused;	/* not read: its peer owes a lot */
+	struct relay		*r;
+};
+
 struct relay {
-	struct bufferevent	*r_client;
-	struct bufferevent	*r_server;
+	struct side		 c;		/* the client */
+	struct side		 s;		/* the worker */
 	struct worker		*r_worker;
-	struct event		*r_timer;	/* connect, wait and idle */
+	struct event		 r_timer;	/* connect, wait and idle */
 	enum relay_state	 r_state;
 	uint64_t		 r_tried[RELAY_TRIES];	/* w_serial */
 	int			 r_ntried;
-	int			 r_eof_client;	/* client sent FIN */
-	int			 r_eof_server;
-	int			 r_shut_client;	/* we sent FIN to the client */
-	int			 r_shut_server;
 	struct timeval		 r_last;	/* last byte either way */
 	struct relay		*r_next, *r_prev;
 };
@@ -48,12 +62,12 @@ struct relay {
 static struct master	*rm;
 static struct relay	*relays;
 static unsigned int	 nrelays;
+static char		 relay_buf[64 * 1024];
 
 static void	relay_connect(struct relay *);
 static void	relay_close(struct relay *, const char *);
-static void	relay_read_cb(struct bufferevent *, void *);
-static void	relay_write_cb(struct bufferevent *, void *);
-static void	relay_event_cb(struct bufferevent *, short, void *);
+static void	relay_read_cb(evutil_socket_t, short, void *);
+static void	relay_write_cb(evutil_socket_t, short, void *);
 static void	relay_timer_cb(evutil_socket_t, short, void *);
 
 void
@@ -75,16 +89,21 @@ relay_arm(struct relay *r, int ms)
 
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(r->r_timer, &tv);
+	evtimer_add(&r->r_timer, &tv);
 }
 
 static void
-relay_nodelay(struct bufferevent *bev)
+relay_nodelay(int fd)
 {
 	int	on = 1;
 
-	(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
-	    &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+static struct side *
+relay_peer(struct side *x)
+{
+	return x == &x->r->c ? &x->r->s : &x->r->c;
 }
 
 void
@@ -97,33 +116,34 @@ relay_accept(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 	relay_adopt(fd);
 }
 
-/* Relay a client socket accepted earlier (by handoff mode, before a reload
- * made this proxy mode). */
+/* Relay a client socket: one just accepted, or one accepted earlier (by
+ * handoff mode, before a reload made this proxy mode). */
 void
 relay_adopt(int fd)
 {
 	struct relay	*r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->r_timer = evtimer_new(rm->m_base, relay_timer_cb, r)) ==
-	    NULL || (r->r_client = bufferevent_socket_new(rm->m_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		log_warnx("%s: out of memory", __func__);
-		if (r != NULL && r->r_timer != NULL)
-			event_free(r->r_timer);
-		free(r);
 		close(fd);
 		rm->m_stats.refused++;
 		return;
 	}
+	r->c.fd = fd;
+	r->s.fd = -1;
+	r->c.r = r->s.r = r;
+	evtimer_assign(&r->r_timer, rm->m_base, relay_timer_cb, r);
+	event_assign(&r->c.rev, rm->m_base, fd, EV_READ | EV_PERSIST,
+	    relay_read_cb, &r->c);
+	event_assign(&r->c.wev, rm->m_base, fd, EV_WRITE | EV_PERSIST,
+	    relay_write_cb, &r->c);
 	r->r_next = relays;
 	if (relays != NULL)
 		relays->r_prev = r;
 	relays = r;
 	nrelays++;
 	master_client_open();
-	relay_nodelay(r->r_client);
-	relay_connect(r);
+	relay_connect(r);	/* TCP_NODELAY comes from the listener */
 }
 
 static int
@@ -144,11 +164,58 @@ relay_usable(const struct worker *w, void *arg)
 static void
 relay_drop_server(struct relay *r)
 {
-	bufferevent_free(r->r_server);
-	r->r_server = NULL;
+	if (event_initialized(&r->s.rev))
+		event_del(&r->s.rev);
+	if (event_initialized(&r->s.wev))
+		event_del(&r->s.wev);
+	close(r->s.fd);
+	r->s.fd = -1;
 	master_worker_release(r->r_worker);
 	r->r_worker = NULL;
 	master_fds(-1);
+}
+
+static void
+relay_connected(struct relay *r)
+{
+	evtimer_del(&r->r_timer);
+	if (event_initialized(&r->s.wev))
+		event_del(&r->s.wev);
+	r->r_state = RS_RELAYING;
+	rm->m_stats.relayed++;
+	master_worker_conn(r->r_worker, 1);
+	relay_nodelay(r->s.fd);
+	event_assign(&r->s.rev, rm->m_base, r->s.fd, EV_READ | EV_PERSIST,
+	    relay_read_cb, &r->s);
+	event_assign(&r->s.wev, rm->m_base, r->s.fd, EV_WRITE | EV_PERSIST,
+	    relay_write_cb, &r->s);
+	event_add(&r->c.rev, NULL);
+	event_add(&r->s.rev, NULL);
+	event_base_gettimeofday_cached(rm->m_base, &r->r_last);
+	relay_arm(r, rm->m_conf->c_idle_timeout);
+}
+
+/* The connect finished, one way or the other. */
+static void
+relay_connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	socklen_t	 len = sizeof(int);
+	int		 err = 0;
+
+	(void)what;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == 0) {
+		relay_connected(r);
+		return;
+	}
+	/* Refused or failed: try the next worker, unseen. */
+	log_debug("%s: worker %d: %s", __func__, r->r_worker->w_id,
+	    strerror(err));
+	evtimer_del(&r->r_timer);
+	relay_drop_server(r);
+	relay_connect(r);
 }
 
 /* Connect to the next worker, or wait for one, or give up. */
@@ -156,48 +223,62 @@ static void
 relay_connect(struct relay *r)
 {
 	struct worker	*w;
-	int		 idx;
+	int		 idx, fd;
 
-	idx = balance_pick(&rm->m_balance, rm->m_workers, rm->m_nworkers,
-	    relay_usable, r);
-	if (idx == -1) {
-		if (r->r_ntried >= RELAY_TRIES ||
-		    (r->r_ntried > 0 && r->r_ntried >= rm->m_nworkers)) {
-			relay_close(r, "every worker refused");
+	for (;;) {
+		idx = balance_pick(&rm->m_balance, rm->m_workers,
+		    rm->m_nworkers, relay_usable, r);
+		if (idx == -1)
+			break;
+		w = rm->m_workers[idx];
+		r->r_tried[r->r_ntried++] = w->w_serial;
+		fd = socket(w->w_addr.a_ss.ss_family, SOCK_STREAM |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			log_warn("%s: socket", __func__);
+			relay_close(r, "no socket for the worker side");
 			return;
 		}
-		/* Nothing ready: the client waits up to connect_timeout. */
-		if (r->r_state != RS_WAITING || !evtimer_pending(r->r_timer,
-		    NULL)) {
-			r->r_state = RS_WAITING;
-			relay_arm(r, rm->m_conf->c_connect_timeout);
+		r->s.fd = fd;
+		r->r_worker = w;
+		master_worker_hold(w);
+		master_fds(1);
+		r->r_state = RS_CONNECTING;
+		if (connect(fd, (struct sockaddr *)&w->w_addr.a_ss,
+		    w->w_addr.a_len) == 0) {
+			relay_connected(r);
+			return;
 		}
-		return;
-	}
-	w = rm->m_workers[idx];
-	r->r_tried[r->r_ntried++] = w->w_serial;
-	r->r_worker = w;
-	master_worker_hold(w);
-	r->r_state = RS_CONNECTING;
-	r->r_server = bufferevent_socket_new(rm->m_base, -1,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (r->r_server == NULL) {
-		master_worker_release(w);
-		r->r_worker = NULL;
-		relay_close(r, "out of memory");
-		return;
-	}
-	bufferevent_setcb(r->r_server, NULL, NULL, relay_event_cb, r);
-	master_fds(1);
-	if (bufferevent_socket_connect(r->r_server,
-	    (struct sockaddr *)&w->w_addr.a_ss, (int)w->w_addr.a_len) == -1) {
-		log_debug("%s: connect to worker %d: %s", __func__, w->w_id,
+		if (errno == EINPROGRESS) {
+			struct pollfd	pfd = { fd, POLLOUT, 0 };
+
+			/* On loopback the handshake is usually over by now. */
+			if (poll(&pfd, 1, 0) == 1) {
+				relay_connect_cb(fd, EV_WRITE, r);
+				return;
+			}
+			event_assign(&r->s.wev, rm->m_base, fd, EV_WRITE,
+			    relay_connect_cb, r);
+			event_add(&r->s.wev, NULL);
+			relay_arm(r, rm->m_conf->c_connect_timeout);
+			return;
+		}
+		log_debug("%s: worker %d: %s", __func__, w->w_id,
 		    strerror(errno));
 		relay_drop_server(r);
-		relay_connect(r);
+		if (r->r_ntried >= RELAY_TRIES)
+			break;
+	}
+	if (r->r_ntried >= RELAY_TRIES ||
+	    (r->r_ntried > 0 && r->r_ntried >= rm->m_nworkers)) {
+		relay_close(r, "every worker refused");
 		return;
 	}
-	relay_arm(r, rm->m_conf->c_connect_timeout);
+	/* Nothing ready: the client waits up to connect_timeout. */
+	if (r->r_state != RS_WAITING || !evtimer_pending(&r->r_timer, NULL)) {
+		r->r_state = RS_WAITING;
+		relay_arm(r, rm->m_conf->c_connect_timeout);
+	}
 }
 
 /* A worker became ready: give it the clients that were waiting. */
@@ -213,112 +294,131 @@ relay_kick(void)
 	}
 }
 
-static void
-relay_connected(struct relay *r)
+static size_t
+relay_owed(const struct side *x)
 {
-	evtimer_del(r->r_timer);
-	r->r_state = RS_RELAYING;
-	rm->m_stats.relayed++;
-	master_worker_conn(r->r_worker, 1);
-	relay_nodelay(r->r_server);
-	bufferevent_setcb(r->r_client, relay_read_cb, relay_write_cb,
-	    relay_event_cb, r);
-	bufferevent_setcb(r->r_server, relay_read_cb, relay_write_cb,
-	    relay_event_cb, r);
-	bufferevent_setwatermark(r->r_client, EV_WRITE, RELAY_LOW, 0);
-	bufferevent_setwatermark(r->r_server, EV_WRITE, RELAY_LOW, 0);
-	bufferevent_enable(r->r_client, EV_READ);
-	bufferevent_enable(r->r_server, EV_READ);
-	event_base_gettimeofday_cached(rm->m_base, &r->r_last);
-	relay_arm(r, rm->m_conf->c_idle_timeout);
+	return x->out == NULL ? 0 : evbuffer_get_length(x->out);
 }
 
-/* Once both directions have ended and been flushed, the relay is done. */
+/*
+ * Pass on FINs whose data is all written; once both directions are over,
+ * the relay is. Returns 1 if the relay is gone.
+ */
 static int
 relay_finish(struct relay *r)
 {
-	if (r->r_eof_client && !r->r_shut_server && evbuffer_get_length(
-	    bufferevent_get_output(r->r_server)) == 0) {
-		shutdown(bufferevent_getfd(r->r_server), SHUT_WR);
-		r->r_shut_server = 1;
+	struct side	*x;
+	int		 i;
+
+	/* Both sent FIN and nothing is owed: close says the rest. */
+	if (r->c.eof && r->s.eof && relay_owed(&r->c) == 0 &&
+	    relay_owed(&r->s) == 0) {
+		relay_close(r, "done");
+		return 1;
 	}
-	if (r->r_eof_server && !r->r_shut_client && evbuffer_get_length(
-	    bufferevent_get_output(r->r_client)) == 0) {
-		shutdown(bufferevent_getfd(r->r_client), SHUT_WR);
-		r->r_shut_client = 1;
+	for (i = 0; i < 2; i++) {
+		x = i == 0 ? &r->c : &r->s;
+		if (relay_peer(x)->eof && !x->shut && relay_owed(x) == 0) {
+			shutdown(x->fd, SHUT_WR);
+			x->shut = 1;
+		}
 	}
-	if (r->r_shut_client && r->r_shut_server) {
+	if (r->c.shut && r->s.shut) {
 		relay_close(r, "done");
 		return 1;
 	}
 	return 0;
 }
 
-static void
-relay_read_cb(struct bufferevent *bev, void *arg)
+/* Owe x the bytes we could not write to it now. */
+static int
+relay_owe(struct side *x, const char *buf, size_t len)
 {
-	struct relay		*r = arg;
-	struct bufferevent	*peer;
-	struct evbuffer		*out;
-
-	peer = bev == r->r_client ? r->r_server : r->r_client;
-	out = bufferevent_get_output(peer);
-	evbuffer_add_buffer(out, bufferevent_get_input(bev));
-	event_base_gettimeofday_cached(rm->m_base, &r->r_last);
-	if (evbuffer_get_length(out) >= RELAY_HIGH)
-		bufferevent_disable(bev, EV_READ);	/* until peer drains */
+	if (x->out == NULL && (x->out = evbuffer_new()) == NULL)
+		return -1;
+	if (evbuffer_add(x->out, buf, len) == -1)
+		return -1;
+	event_add(&x->wev, NULL);
+	return 0;
 }
 
-/* bev's output fell to RELAY_LOW (or empty): let its peer read again. */
+/* x is readable: read, and write to its peer at once. */
 static void
-relay_write_cb(struct bufferevent *bev, void *arg)
+relay_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct relay		*r = arg;
-	struct bufferevent	*peer;
-	int			 peer_eof;
+	struct side	*x = arg, *to = relay_peer(x);
+	struct relay	*r = x->r;
+	ssize_t		 n, w;
 
-	if (bev == r->r_client) {
-		peer = r->r_server;
-		peer_eof = r->r_eof_server;
-	} else {
-		peer = r->r_client;
-		peer_eof = r->r_eof_client;
-	}
-	event_base_gettimeofday_cached(rm->m_base, &r->r_last);
-	if (!peer_eof)
-		bufferevent_enable(peer, EV_READ);
-	else
-		relay_finish(r);
-}
-
-static void
-relay_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct relay	*r = arg;
-
-	if (r->r_state == RS_CONNECTING) {
-		if (what & BEV_EVENT_CONNECTED) {
-			relay_connected(r);
+	(void)what;
+	for (;;) {
+		n = read(fd, relay_buf, sizeof(relay_buf));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			relay_close(r, x == &r->c ? "client error" :
+			    "worker error");
 			return;
 		}
-		/* Refused or failed: try the next worker, unseen. */
-		log_debug("%s: worker %d refused: %s", __func__,
-		    r->r_worker->w_id, strerror(EVUTIL_SOCKET_ERROR()));
-		evtimer_del(r->r_timer);
-		relay_drop_server(r);
-		relay_connect(r);
+		if (n == 0) {
+			x->eof = 1;
+			event_del(&x->rev);
+			relay_finish(r);
+			return;
+		}
+		event_base_gettimeofday_cached(rm->m_base, &r->r_last);
+		w = 0;
+		if (relay_owed(to) == 0) {
+			w = send(to->fd, relay_buf, (size_t)n, MSG_NOSIGNAL);
+			if (w == -1) {
+				if (errno != EAGAIN && errno != EWOULDBLOCK &&
+				    errno != EINTR) {
+					relay_close(r, to == &r->c ?
+					    "client error" : "worker error");
+					return;
+				}
+				w = 0;
+			}
+		}
+		if (w < n && relay_owe(to, relay_buf + w, (size_t)(n - w)) ==
+		    -1) {
+			relay_close(r, "out of memory");
+			return;
+		}
+		if (relay_owed(to) >= RELAY_HIGH) {
+			x->paused = 1;		/* until its peer drains */
+			event_del(&x->rev);
+			return;
+		}
+		if ((size_t)n < sizeof(relay_buf))
+			return;			/* most likely all there is */
+	}
+}
+
+/* x can take what we owe it. */
+static void
+relay_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct side	*x = arg, *from = relay_peer(x);
+	struct relay	*r = x->r;
+
+	(void)what;
+	if (evbuffer_write(x->out, fd) == -1 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != EINTR) {
+		relay_close(r, x == &r->c ? "client error" : "worker error");
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
-		/* Whatever was read has been passed on by relay_read_cb. */
-		if (bev == r->r_client)
-			r->r_eof_client = 1;
-		else
-			r->r_eof_server = 1;
+	event_base_gettimeofday_cached(rm->m_base, &r->r_last);
+	if (relay_owed(x) == 0)
+		event_del(&x->wev);
+	if (from->paused && relay_owed(x) < RELAY_LOW) {
+		from->paused = 0;
+		event_add(&from->rev, NULL);
+	}
+	if (from->eof)
 		relay_finish(r);
-		return;
-	}
-	relay_close(r, bev == r->r_client ? "client error" : "worker error");
 }
 
 static void
@@ -367,12 +467,18 @@ relay_close(struct relay *r, const char *why)
 	if (r->r_next != NULL)
 		r->r_next->r_prev = r->r_prev;
 	nrelays--;
-	event_free(r->r_timer);
+	evtimer_del(&r->r_timer);
 	if (r->r_state == RS_RELAYING)
 		master_worker_conn(r->r_worker, -1);
-	if (r->r_server != NULL)
+	if (r->s.fd != -1)
 		relay_drop_server(r);
-	bufferevent_free(r->r_client);
+	event_del(&r->c.rev);
+	event_del(&r->c.wev);
+	close(r->c.fd);
+	if (r->c.out != NULL)
+		evbuffer_free(r->c.out);
+	if (r->s.out != NULL)
+		evbuffer_free(r->s.out);
 	master_client_close();
 	free(r);
 }

@@ -19,6 +19,22 @@ n=$(curl -s -m 10 -I "http://127.0.0.1:$LPORT/bytes/1000" |
 [ "$n" = 1000 ] || fail "HEAD /bytes/1000 Content-Length $n"
 ok "/bytes/N: 3 MB body, HEAD has the length"
 
+# A slow reader of a large answer: the master must not buffer it (proxy:
+# it stops reading the worker while the client side is full).
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$(master_pid)/status"; }
+r0=$(rss)
+curl -s -m 20 --limit-rate 4M -o "$WORK/big" \
+    "http://127.0.0.1:$LPORT/bytes/8000000" &
+c=$!
+sleep 1
+r1=$(rss)
+wait $c || fail "the slow download failed"
+n=$(wc -c < "$WORK/big")
+[ "$n" -eq 8000000 ] || fail "slow download: $n bytes of 8000000"
+echo "master RSS $r0 kB before, $r1 kB during a slow 8 MB download"
+[ $((r1 - r0)) -lt 3000 ] || fail "the master buffered $((r1 - r0)) kB"
+ok "slow reader: 8 MB delivered, master RSS +$((r1 - r0)) kB"
+
 t0=$(date +%s%N)
 body=$(get /delay/300)
 t1=$(date +%s%N)
