@@ -162,7 +162,7 @@ conf_new(void)
 	return c;
 }
 
-static void
+void
 conf_free_argv(char **argv)
 {
 	char	**p;

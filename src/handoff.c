@@ -40,16 +40,6 @@ static struct event	*pend_timer;
 static void	handoff_flush(void);
 static void	handoff_pend_timer_cb(evutil_socket_t, short, void *);
 
-static void
-handoff_arm(struct event *ev, uint64_t ms)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	evtimer_add(ev, &tv);
-}
-
 int
 handoff_init(struct master *m)
 {
@@ -124,7 +114,7 @@ handoff_pend(int fd, int tries, uint64_t since, int front)
 	pend[i].since = since;
 	npend++;
 	if (!evtimer_pending(pend_timer, NULL))
-		handoff_arm(pend_timer, (uint64_t)hm->m_conf->c_connect_timeout);
+		timer_arm(pend_timer, (uint64_t)hm->m_conf->c_connect_timeout);
 	master_update_accepting();
 	return 0;
 }
@@ -157,7 +147,7 @@ handoff_send(struct worker *w, int fd, int tries)
 	w->w_flight[slot].tries = tries + 1;
 	w->w_flight[slot].since = master_now();
 	if (w->w_nflight++ == 0)
-		handoff_arm(w->w_acktimer,
+		timer_arm(w->w_acktimer,
 		    (uint64_t)hm->m_conf->c_connect_timeout);
 	return 0;
 }
@@ -251,7 +241,7 @@ handoff_ack(struct worker *w)
 	if (w->w_nflight == 0)
 		evtimer_del(w->w_acktimer);
 	else
-		handoff_arm(w->w_acktimer, (uint64_t)
+		timer_arm(w->w_acktimer, (uint64_t)
 		    hm->m_conf->c_connect_timeout);
 	handoff_flush();
 	master_stop_check();
@@ -349,7 +339,7 @@ handoff_pend_timer_cb(evutil_socket_t fd, short what, void *arg)
 		log_warnx("no worker could take %d client%s within "
 		    "connect_timeout; closed", n, n == 1 ? "" : "s");
 	if (npend > 0)
-		handoff_arm(pend_timer, limit - (now - pend[pend_head].since));
+		timer_arm(pend_timer, limit - (now - pend[pend_head].since));
 	master_update_accepting();
 	master_stop_check();
 }

@@ -218,16 +218,6 @@ master_worker_conn(struct worker *w, int delta)
 		w->w_active--;
 }
 
-static void
-master_arm(struct event *ev, int ms)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(ev, &tv);
-}
-
 /* How a worker of this kind is asked to finish its connections. */
 static int
 master_graceful_signal(const struct worker *w)
@@ -492,7 +482,7 @@ master_spawn(struct worker *w)
 	}
 	gettimeofday(&w->w_started, NULL);
 	worker_set_state(w, WS_STARTING);
-	master_arm(w->w_timer, c->c_ready_timeout);
+	timer_arm(w->w_timer, c->c_ready_timeout);
 	if (w->w_mode == MODE_SHARED && w->w_chan != NULL)
 		master_send_servers(w);
 	log_debug("worker %d: started pid %ld", w->w_id, (long)pid);
@@ -500,7 +490,7 @@ master_spawn(struct worker *w)
 
  retry:
 	w->w_failures++;
-	master_arm(w->w_timer, BACKOFF_MAX);
+	timer_arm(w->w_timer, BACKOFF_MAX);
 }
 
 /* A worker for slot id, made from conf c, of generation gen. */
@@ -684,7 +674,7 @@ master_retire(struct worker *w, int tell)
 	}
 	if (tell)
 		kill(w->w_pid, master_graceful_signal(w));
-	master_arm(w->w_timer, master->m_conf->c_graceful_timeout);
+	timer_arm(w->w_timer, master->m_conf->c_graceful_timeout);
 }
 
 /*
@@ -792,7 +782,7 @@ master_exited(struct worker *w, int status)
 	}
 	w->w_restarts++;
 	log_info("restarting worker %d in %d ms", w->w_id, delay);
-	master_arm(w->w_timer, delay);
+	timer_arm(w->w_timer, delay);
 }
 
 /* Collect exited children; while stopping, leave once all are gone. */
@@ -897,10 +887,10 @@ master_stop(int how, const char *why)
 		relay_close_all();
 		handoff_close_all();
 		master_signal_workers(SIGTERM);
-		master_arm(ev_stop, STOP_TIMEOUT);
+		timer_arm(ev_stop, STOP_TIMEOUT);
 		master_reap();
 	} else {
-		master_arm(ev_stop, master->m_conf->c_graceful_timeout);
+		timer_arm(ev_stop, master->m_conf->c_graceful_timeout);
 		master_stop_check();
 	}
 }

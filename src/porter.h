@@ -28,6 +28,16 @@ struct event;
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
 
+/* Arm a libevent timer ms milliseconds from now (an int or a long). */
+#define timer_arm(ev, ms) do {						\
+	struct timeval	 timer_tv_;					\
+	long long	 timer_ms_ = (long long)(ms);			\
+									\
+	timer_tv_.tv_sec = (time_t)(timer_ms_ / 1000);			\
+	timer_tv_.tv_usec = (suseconds_t)((timer_ms_ % 1000) * 1000);	\
+	evtimer_add((ev), &timer_tv_);					\
+} while (0)
+
 /* Exit codes, part of the interface (design.md). */
 #define EXIT_CONF	1	/* bad conf or usage */
 #define EXIT_START	2	/* cannot bind or start */
@@ -110,6 +120,7 @@ struct overrides {			/* -m, -w, -l: outlive reloads */
 	const char	*o_listen;
 };
 struct conf	*conf_new(void);
+void		 conf_free_argv(char **);
 void		 conf_free(struct conf *);
 struct conf	*conf_ref(struct conf *);
 void		 conf_unref(struct conf *);
@@ -309,7 +320,6 @@ int		 proc_user_access(const char *, int);
 int		 proc_check_worker(const struct conf *);
 pid_t		 proc_spawn(struct master *, struct worker *, int, const int *,
 		    int);
-void		 proc_free_argv(char **);
 void		 proc_forget(struct worker *);
 void		 proc_probe(struct worker *);
 

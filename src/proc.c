@@ -220,7 +220,7 @@ proc_spawn(struct master *m, struct worker *w, int chanfd, const int *lfds,
 		    c->c_worker_argv)) == NULL ||
 		    pipe2(errp, O_CLOEXEC) == -1) {
 			log_warn("%s", __func__);
-			proc_free_argv(argv);
+			conf_free_argv(argv);
 			return -1;
 		}
 	}
@@ -236,7 +236,7 @@ proc_spawn(struct master *m, struct worker *w, int chanfd, const int *lfds,
 			close(errp[0]);
 			close(errp[1]);
 		}
-		proc_free_argv(argv);
+		conf_free_argv(argv);
 		return -1;
 	case 0:
 		errfd = proc_child_fds(m->m_pid, keep, nkeep, errp[1]);
@@ -264,7 +264,7 @@ proc_spawn(struct master *m, struct worker *w, int chanfd, const int *lfds,
 		(void)write(errfd, &e, sizeof(e));
 		_exit(127);
 	}
-	proc_free_argv(argv);
+	conf_free_argv(argv);
 	if (w->w_kind != WORKER_BUILTIN) {
 		close(errp[1]);
 		w->w_execfd = errp[0];
@@ -275,18 +275,6 @@ proc_spawn(struct master *m, struct worker *w, int chanfd, const int *lfds,
 			    w->w_id);
 	}
 	return pid;
-}
-
-void
-proc_free_argv(char **argv)
-{
-	char	**p;
-
-	if (argv == NULL)
-		return;
-	for (p = argv; *p != NULL; p++)
-		free(*p);
-	free(argv);
 }
 
 /* Stop watching w's exec and port. */

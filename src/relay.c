@@ -83,16 +83,6 @@ relay_count(void)
 }
 
 static void
-relay_arm(struct relay *r, int ms)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(&r->r_timer, &tv);
-}
-
-static void
 relay_nodelay(int fd)
 {
 	int	on = 1;
@@ -192,7 +182,7 @@ relay_connected(struct relay *r)
 	event_add(&r->c.rev, NULL);
 	event_add(&r->s.rev, NULL);
 	event_base_gettimeofday_cached(rm->m_base, &r->r_last);
-	relay_arm(r, rm->m_conf->c_idle_timeout);
+	timer_arm(&r->r_timer, rm->m_conf->c_idle_timeout);
 }
 
 /* The connect finished, one way or the other. */
@@ -260,7 +250,7 @@ relay_connect(struct relay *r)
 			event_assign(&r->s.wev, rm->m_base, fd, EV_WRITE,
 			    relay_connect_cb, r);
 			event_add(&r->s.wev, NULL);
-			relay_arm(r, rm->m_conf->c_connect_timeout);
+			timer_arm(&r->r_timer, rm->m_conf->c_connect_timeout);
 			return;
 		}
 		log_debug("%s: worker %d: %s", __func__, w->w_id,
@@ -277,7 +267,7 @@ relay_connect(struct relay *r)
 	/* Nothing ready: the client waits up to connect_timeout. */
 	if (r->r_state != RS_WAITING || !evtimer_pending(&r->r_timer, NULL)) {
 		r->r_state = RS_WAITING;
-		relay_arm(r, rm->m_conf->c_connect_timeout);
+		timer_arm(&r->r_timer, rm->m_conf->c_connect_timeout);
 	}
 }
 
@@ -448,7 +438,7 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 			relay_close(r, "idle timeout");
 			return;
 		}
-		relay_arm(r, rm->m_conf->c_idle_timeout - (int)ms);
+		timer_arm(&r->r_timer, rm->m_conf->c_idle_timeout - (int)ms);
 		return;
 	}
 }

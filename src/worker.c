@@ -305,16 +305,6 @@ worker_close(struct wconn *c, const char *why)
 		event_base_loopbreak(ws.base);
 }
 
-static void
-worker_arm(struct wconn *c, long ms)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(c->c_timer, &tv);
-}
-
 /* Serve what the input holds, in order, until it runs dry or must wait. */
 static void
 worker_process(struct wconn *c)
@@ -335,7 +325,7 @@ worker_process(struct wconn *c)
 			if (http_conn_partial(c->c_http) && !c->c_deadline) {
 				/* Part of a request: it has header_timeout. */
 				c->c_deadline = 1;
-				worker_arm(c, ws.conf->c_header_timeout);
+				timer_arm(c->c_timer, ws.conf->c_header_timeout);
 			}
 			return;
 		case FEED_ERROR:
@@ -352,7 +342,7 @@ worker_process(struct wconn *c)
 			    r->r_head)) {
 				c->c_delaying = 1;
 				bufferevent_disable(c->c_bev, EV_READ);
-				worker_arm(c, ms);
+				timer_arm(c->c_timer, ms);
 				return;
 			}
 			if (!http_serve(out, r, &ws.site))

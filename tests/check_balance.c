@@ -8,6 +8,7 @@
 #include <check.h>
 
 #include "../src/porter.h"
+#include "check_run.h"
 
 static struct worker	 ws[4];
 static struct worker	*tab[4];
@@ -132,8 +133,6 @@ main(void)
 {
 	Suite	*s = suite_create("balance");
 	TCase	*tc = tcase_create("balance");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_rr_alternates);
@@ -143,9 +142,5 @@ main(void)
 	tcase_add_test(tc, test_leastconn);
 	tcase_add_test(tc, test_exclude);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "../src/porter.h"
+#include "check_run.h"
 
 #define MAXMSG	512
 
@@ -365,8 +366,6 @@ main(void)
 {
 	Suite	*s = suite_create("channel");
 	TCase	*tc = tcase_create("channel");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_two_in_one_read);
@@ -380,9 +379,5 @@ main(void)
 	tcase_add_test(tc, test_free_in_callback);
 	tcase_add_test(tc, test_json);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }

@@ -13,6 +13,7 @@
 #include <check.h>
 
 #include "../src/porter.h"
+#include "check_run.h"
 
 static char *
 confdir(const char *sub)
@@ -241,8 +242,6 @@ main(void)
 {
 	Suite	*s = suite_create("conf");
 	TCase	*tc = tcase_create("conf");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_good_files);
 	tcase_add_test(tc, test_bad_files);
@@ -253,9 +252,5 @@ main(void)
 	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_garbage);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }

@@ -13,6 +13,7 @@
 #include <http_parser.h>
 
 #include "../src/porter.h"
+#include "check_run.h"
 
 static struct http_conn	*hc;
 static struct evbuffer	*in, *out;
@@ -316,8 +317,6 @@ main(void)
 {
 	Suite	*s = suite_create("http");
 	TCase	*tc = tcase_create("http");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_simple_get);
@@ -338,9 +337,5 @@ main(void)
 	tcase_add_test(tc, test_serve_variants);
 	tcase_add_test(tc, test_bytes_body);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }
