@@ -48,6 +48,8 @@ static int	conf_max_connections(struct conf_ctx *, int, char **);
 static int	conf_mode(struct conf_ctx *, int, char **);
 static int	conf_pidfile(struct conf_ctx *, int, char **);
 static int	conf_proxy_protocol(struct conf_ctx *, int, char **);
+static int	conf_relay_threads(struct conf_ctx *, int, char **);
+static int	conf_relay_threads_auto(void);
 static int	conf_restart_limit(struct conf_ctx *, int, char **);
 static int	conf_reuseport(struct conf_ctx *, int, char **);
 static int	conf_status(struct conf_ctx *, int, char **);
@@ -73,6 +75,7 @@ static const struct keyword keywords[] = {
 	{ "pidfile",		1, 1,  0, conf_pidfile },
 	{ "proxy_protocol",	1, 1,  0, conf_proxy_protocol },
 	{ "ready_timeout",	1, 1,  0, conf_duration },
+	{ "relay_threads",	1, 1,  0, conf_relay_threads },
 	{ "restart_limit",	2, 2,  0, conf_restart_limit },
 	{ "reuseport",		1, 1,  0, conf_reuseport },
 	{ "status",		1, 1,  0, conf_status },
@@ -154,6 +157,7 @@ conf_new(void)
 	c->c_header_timeout = 10000;
 	c->c_graceful_timeout = 30000;
 	c->c_ready_timeout = 10000;
+	c->c_relay_threads = conf_relay_threads_auto();
 	c->c_restart_limit = 10;
 	c->c_restart_window = 60000;
 	c->c_user = strdup("nobody");
@@ -485,6 +489,27 @@ conf_reuseport(struct conf_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	return conf_onoff(ctx, "reuseport", argv[1], &ctx->conf->c_reuseport);
+}
+
+/* auto: one per CPU, none on a single CPU (the main thread relays). */
+static int
+conf_relay_threads_auto(void)
+{
+	long	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return ncpu > 1 ? (ncpu > 16 ? 16 : (int)ncpu) : 0;
+}
+
+static int
+conf_relay_threads(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	if (strcmp(argv[1], "auto") == 0) {
+		ctx->conf->c_relay_threads = conf_relay_threads_auto();
+		return 0;
+	}
+	return conf_number(ctx, "relay_threads", argv[1], 0, 64,
+	    &ctx->conf->c_relay_threads);
 }
 
 static int

@@ -984,6 +984,11 @@ master_reload(void)
 		conf_unref(nc);
 		return;
 	}
+	if (nc->c_relay_threads != oc->c_relay_threads) {
+		log_warnx("reload: relay_threads takes effect at the next "
+		    "start; keeping %d", oc->c_relay_threads);
+		nc->c_relay_threads = oc->c_relay_threads;
+	}
 	if (nc->c_mode == MODE_HANDOFF && handoff_init(master) == -1) {
 		log_warnx("reload: out of memory; keeping the running "
 		    "configuration");
@@ -1284,6 +1289,9 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	if ((ev_stop = evtimer_new(master->m_base, master_stop_timer_cb,
 	    NULL)) == NULL)
 		fatalx("evtimer_new failed");
+	/* After the signal mask: the threads inherit it, as signalfd needs. */
+	if (relay_threads_start(c->c_relay_threads) == -1)
+		fatal("cannot start %d relay threads", c->c_relay_threads);
 	if (c->c_pidfile != NULL && master_pidfile(c->c_pidfile) == -1)
 		return EXIT_START;
 
@@ -1302,6 +1310,7 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	/* Stopped: everything below is tidying up. */
 	status_stop();
 	relay_close_all();
+	relay_threads_stop();		/* before any worker struct goes */
 	handoff_close_all();
 	handoff_free();
 	while (master->m_nworkers > 0)

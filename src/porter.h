@@ -90,6 +90,7 @@ struct conf {
 	int			 c_header_timeout;
 	int			 c_graceful_timeout;
 	int			 c_ready_timeout;
+	int			 c_relay_threads;	/* proxy mode; 0: none */
 	int			 c_restart_limit;
 	int			 c_restart_window;
 	int			 c_status_on;
@@ -355,6 +356,8 @@ void		 relay_init(struct master *);
 void		 relay_accept(int, struct sockaddr *, socklen_t, void *);
 void		 relay_kick(void);
 void		 relay_adopt(int);
+int		 relay_threads_start(int);
+void		 relay_threads_stop(void);
 void		 relay_close_all(void);
 unsigned int	 relay_count(void);
 

@@ -3,6 +3,12 @@
  * private port (the next one on refusal or timeout) and relays bytes both
  * ways. Every relay ends in relay_close().
  *
+ * With relay_threads, a connected relay moves to one of those threads,
+ * which runs its data path on an event base of its own and hands the relay
+ * back when it ends. Everything else (accepting, connecting, the worker
+ * table, the counters) stays in the main thread: the threads share nothing
+ * with it but two queues.
+ *
  * The data path is read, then write straight to the peer: EPOLLOUT is armed
  * only when a write comes up short, and a side has a buffer only while it
  * holds what did not fit. A side whose peer holds RELAY_HIGH bytes is not
@@ -14,8 +20,12 @@
 #include <sys/socket.h>
 #include <netinet/tcp.h>
 
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +39,7 @@
 #define RELAY_HIGH	(256 * 1024)	/* stop reading a side past this */
 #define RELAY_LOW	(64 * 1024)	/* and resume below this */
 #define RELAY_TRIES	8		/* workers tried per connection */
+#define RELAY_BUF	(64 * 1024)	/* read at once */
 
 enum relay_state {
 	RS_WAITING = 0,		/* no worker ready yet */
@@ -47,9 +58,15 @@ struct side {
 	struct relay		*r;
 };
 
+struct rthread;
+
 struct relay {
 	struct side		 c;		/* the client */
 	struct side		 s;		/* the worker */
+	struct event_base	*r_base;	/* the loop it runs in */
+	char			*r_buf;		/* that loop's read buffer */
+	struct rthread		*r_thread;	/* or NULL: the main thread */
+	int			 r_idle;	/* idle_timeout, ms */
 	struct worker		*r_worker;
 	struct event		 r_timer;	/* connect, wait and idle */
 	enum relay_state	 r_state;
@@ -59,10 +76,36 @@ struct relay {
 	struct relay		*r_next, *r_prev;
 };
 
+/*
+ * A relay thread: its own loop, its relays, and an inbox. The master
+ * forks workers while these threads run, and a forked child has only the
+ * forking thread: so a relay thread takes no lock a child could need (it
+ * logs nothing above debug level; malloc is fork-safe in glibc).
+ */
+struct rthread {
+	pthread_t		 t_thread;
+	struct event_base	*t_base;
+	int			 t_efd;		/* eventfd: mail from main */
+	struct event		*t_ev;
+	pthread_mutex_t		 t_lock;
+	struct relay		*t_inbox;	/* handed over, not started */
+	int			 t_closeall;
+	int			 t_stop;
+	struct relay		*t_relays;	/* running here */
+	char			 t_buf[RELAY_BUF];
+};
+
 static struct master	*rm;
-static struct relay	*relays;
-static unsigned int	 nrelays;
-static char		 relay_buf[64 * 1024];
+static struct relay	*relays;	/* in the main thread */
+static unsigned int	 nrelays;	/* all, wherever they run */
+static char		 relay_buf[RELAY_BUF];
+static struct rthread	*rthreads;
+static int		 nrthreads;
+static unsigned int	 rthread_next;
+static pthread_mutex_t	 done_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct relay	*done_list;	/* ended in a thread */
+static int		 done_efd = -1;
+static struct event	*done_ev;
 
 static void	relay_connect(struct relay *);
 static void	relay_close(struct relay *, const char *);
@@ -122,6 +165,9 @@ relay_adopt(int fd)
 	r->c.fd = fd;
 	r->s.fd = -1;
 	r->c.r = r->s.r = r;
+	r->r_base = rm->m_base;
+	r->r_buf = relay_buf;
+	r->r_idle = rm->m_conf->c_idle_timeout;
 	evtimer_assign(&r->r_timer, rm->m_base, relay_timer_cb, r);
 	event_assign(&r->c.rev, rm->m_base, fd, EV_READ | EV_PERSIST,
 	    relay_read_cb, &r->c);
@@ -165,9 +211,42 @@ relay_drop_server(struct relay *r)
 	master_fds(-1);
 }
 
+/* Start relaying in r's own loop (main, or the thread it is in now). */
+static void
+relay_start(struct relay *r)
+{
+	event_assign(&r->r_timer, r->r_base, -1, 0, relay_timer_cb, r);
+	event_assign(&r->c.rev, r->r_base, r->c.fd, EV_READ | EV_PERSIST,
+	    relay_read_cb, &r->c);
+	event_assign(&r->c.wev, r->r_base, r->c.fd, EV_WRITE | EV_PERSIST,
+	    relay_write_cb, &r->c);
+	event_assign(&r->s.rev, r->r_base, r->s.fd, EV_READ | EV_PERSIST,
+	    relay_read_cb, &r->s);
+	event_assign(&r->s.wev, r->r_base, r->s.fd, EV_WRITE | EV_PERSIST,
+	    relay_write_cb, &r->s);
+	event_add(&r->c.rev, NULL);
+	event_add(&r->s.rev, NULL);
+	event_base_gettimeofday_cached(r->r_base, &r->r_last);
+	timer_arm(&r->r_timer, r->r_idle);
+}
+
+static void
+relay_unlink(struct relay *r, struct relay **head)
+{
+	if (r->r_prev != NULL)
+		r->r_prev->r_next = r->r_next;
+	else
+		*head = r->r_next;
+	if (r->r_next != NULL)
+		r->r_next->r_prev = r->r_prev;
+	r->r_next = r->r_prev = NULL;
+}
+
 static void
 relay_connected(struct relay *r)
 {
+	struct rthread	*t;
+
 	evtimer_del(&r->r_timer);
 	if (event_initialized(&r->s.wev))
 		event_del(&r->s.wev);
@@ -175,14 +254,21 @@ relay_connected(struct relay *r)
 	rm->m_stats.relayed++;
 	master_worker_conn(r->r_worker, 1);
 	relay_nodelay(r->s.fd);
-	event_assign(&r->s.rev, rm->m_base, r->s.fd, EV_READ | EV_PERSIST,
-	    relay_read_cb, &r->s);
-	event_assign(&r->s.wev, rm->m_base, r->s.fd, EV_WRITE | EV_PERSIST,
-	    relay_write_cb, &r->s);
-	event_add(&r->c.rev, NULL);
-	event_add(&r->s.rev, NULL);
-	event_base_gettimeofday_cached(rm->m_base, &r->r_last);
-	timer_arm(&r->r_timer, rm->m_conf->c_idle_timeout);
+	if (nrthreads == 0) {
+		relay_start(r);
+		return;
+	}
+	/* To a relay thread: from now on only it touches r. */
+	relay_unlink(r, &relays);
+	t = &rthreads[rthread_next++ % (unsigned int)nrthreads];
+	r->r_thread = t;
+	r->r_base = t->t_base;
+	r->r_buf = t->t_buf;
+	pthread_mutex_lock(&t->t_lock);
+	r->r_next = t->t_inbox;
+	t->t_inbox = r;
+	pthread_mutex_unlock(&t->t_lock);
+	(void)eventfd_write(t->t_efd, 1);
 }
 
 /* The connect finished, one way or the other. */
@@ -342,7 +428,7 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	for (;;) {
-		n = read(fd, relay_buf, sizeof(relay_buf));
+		n = read(fd, r->r_buf, RELAY_BUF);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -358,10 +444,10 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 			relay_finish(r);
 			return;
 		}
-		event_base_gettimeofday_cached(rm->m_base, &r->r_last);
+		event_base_gettimeofday_cached(r->r_base, &r->r_last);
 		w = 0;
 		if (relay_owed(to) == 0) {
-			w = send(to->fd, relay_buf, (size_t)n, MSG_NOSIGNAL);
+			w = send(to->fd, r->r_buf, (size_t)n, MSG_NOSIGNAL);
 			if (w == -1) {
 				if (errno != EAGAIN && errno != EWOULDBLOCK &&
 				    errno != EINTR) {
@@ -372,7 +458,7 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 				w = 0;
 			}
 		}
-		if (w < n && relay_owe(to, relay_buf + w, (size_t)(n - w)) ==
+		if (w < n && relay_owe(to, r->r_buf + w, (size_t)(n - w)) ==
 		    -1) {
 			relay_close(r, "out of memory");
 			return;
@@ -382,7 +468,7 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 			event_del(&x->rev);
 			return;
 		}
-		if ((size_t)n < sizeof(relay_buf))
+		if ((size_t)n < RELAY_BUF)
 			return;			/* most likely all there is */
 	}
 }
@@ -400,7 +486,7 @@ relay_write_cb(evutil_socket_t fd, short what, void *arg)
 		relay_close(r, x == &r->c ? "client error" : "worker error");
 		return;
 	}
-	event_base_gettimeofday_cached(rm->m_base, &r->r_last);
+	event_base_gettimeofday_cached(r->r_base, &r->r_last);
 	if (relay_owed(x) == 0)
 		event_del(&x->wev);
 	if (from->paused && relay_owed(x) < RELAY_LOW) {
@@ -431,46 +517,226 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 		relay_connect(r);
 		return;
 	case RS_RELAYING:
-		event_base_gettimeofday_cached(rm->m_base, &now);
+		event_base_gettimeofday_cached(r->r_base, &now);
 		timersub(&now, &r->r_last, &idle);
 		ms = idle.tv_sec * 1000 + idle.tv_usec / 1000;
-		if (ms >= rm->m_conf->c_idle_timeout) {
+		if (ms >= r->r_idle) {
 			relay_close(r, "idle timeout");
 			return;
 		}
-		timer_arm(&r->r_timer, rm->m_conf->c_idle_timeout - (int)ms);
+		timer_arm(&r->r_timer, r->r_idle - (int)ms);
 		return;
 	}
+}
+
+/* The sockets and buffers go; whoever runs r does this. */
+static void
+relay_release(struct relay *r)
+{
+	evtimer_del(&r->r_timer);
+	if (event_initialized(&r->c.rev))
+		event_del(&r->c.rev);
+	if (event_initialized(&r->c.wev))
+		event_del(&r->c.wev);
+	if (r->s.fd != -1) {
+		if (event_initialized(&r->s.rev))
+			event_del(&r->s.rev);
+		if (event_initialized(&r->s.wev))
+			event_del(&r->s.wev);
+		close(r->s.fd);
+	}
+	close(r->c.fd);
+	if (r->c.out != NULL)
+		evbuffer_free(r->c.out);
+	if (r->s.out != NULL)
+		evbuffer_free(r->s.out);
+}
+
+/* The bookkeeping of an ended relay: the main thread's. */
+static void
+relay_account(struct relay *r)
+{
+	nrelays--;
+	if (r->r_state != RS_RELAYING)
+		rm->m_stats.refused++;
+	if (r->r_state == RS_RELAYING)
+		master_worker_conn(r->r_worker, -1);
+	if (r->s.fd != -1) {
+		master_worker_release(r->r_worker);
+		master_fds(-1);
+	}
+	master_client_close();
+	free(r);
 }
 
 /* The one place a relay ends. */
 static void
 relay_close(struct relay *r, const char *why)
 {
+	struct rthread	*t = r->r_thread;
+
 	log_debug("%s: %s", __func__, why);
-	if (r->r_state != RS_RELAYING)
-		rm->m_stats.refused++;
-	if (r->r_prev != NULL)
-		r->r_prev->r_next = r->r_next;
-	else
-		relays = r->r_next;
-	if (r->r_next != NULL)
-		r->r_next->r_prev = r->r_prev;
-	nrelays--;
-	evtimer_del(&r->r_timer);
-	if (r->r_state == RS_RELAYING)
-		master_worker_conn(r->r_worker, -1);
-	if (r->s.fd != -1)
-		relay_drop_server(r);
-	event_del(&r->c.rev);
-	event_del(&r->c.wev);
-	close(r->c.fd);
-	if (r->c.out != NULL)
-		evbuffer_free(r->c.out);
-	if (r->s.out != NULL)
-		evbuffer_free(r->s.out);
-	master_client_close();
-	free(r);
+	relay_release(r);
+	if (t == NULL) {
+		relay_unlink(r, &relays);
+		relay_account(r);
+		return;
+	}
+	/* In a relay thread: the main thread does the rest. */
+	relay_unlink(r, &t->t_relays);
+	pthread_mutex_lock(&done_lock);
+	r->r_next = done_list;
+	done_list = r;
+	pthread_mutex_unlock(&done_lock);
+	(void)eventfd_write(done_efd, 1);
+}
+
+/* Main thread: relays that ended in a thread. */
+static void
+relay_done(void)
+{
+	struct relay	*r, *next;
+
+	pthread_mutex_lock(&done_lock);
+	r = done_list;
+	done_list = NULL;
+	pthread_mutex_unlock(&done_lock);
+	for (; r != NULL; r = next) {
+		next = r->r_next;
+		relay_account(r);
+	}
+}
+
+static void
+relay_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	eventfd_t	v;
+
+	(void)what;
+	(void)arg;
+	(void)eventfd_read(fd, &v);
+	relay_done();
+}
+
+/* A relay thread's mail: relays to start, or orders. */
+static void
+relay_thread_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rthread	*t = arg;
+	struct relay	*r, *next;
+	eventfd_t	 v;
+	int		 closeall, stop;
+
+	(void)what;
+	(void)eventfd_read(fd, &v);
+	pthread_mutex_lock(&t->t_lock);
+	r = t->t_inbox;
+	t->t_inbox = NULL;
+	closeall = t->t_closeall;
+	stop = t->t_stop;
+	t->t_closeall = 0;
+	pthread_mutex_unlock(&t->t_lock);
+	for (; r != NULL; r = next) {
+		next = r->r_next;
+		r->r_prev = NULL;
+		r->r_next = t->t_relays;
+		if (t->t_relays != NULL)
+			t->t_relays->r_prev = r;
+		t->t_relays = r;
+		relay_start(r);
+	}
+	if (closeall || stop)
+		while (t->t_relays != NULL)
+			relay_close(t->t_relays, "shutting down");
+	if (stop)
+		event_base_loopbreak(t->t_base);
+}
+
+static void *
+relay_thread_main(void *arg)
+{
+	struct rthread	*t = arg;
+	sigset_t	 all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals are main's */
+	event_base_dispatch(t->t_base);
+	return NULL;
+}
+
+/*
+ * Start n relay threads (0: relay in the main thread). Called once, at
+ * start; reloads keep the count.
+ */
+int
+relay_threads_start(int n)
+{
+	struct rthread	*t;
+	int		 i;
+
+	if (n <= 0)
+		return 0;
+	if ((done_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (done_ev = event_new(rm->m_base, done_efd, EV_READ | EV_PERSIST,
+	    relay_done_cb, NULL)) == NULL || event_add(done_ev, NULL) == -1 ||
+	    (rthreads = calloc((size_t)n, sizeof(*rthreads))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		t = &rthreads[i];
+		pthread_mutex_init(&t->t_lock, NULL);
+		if ((t->t_base = event_base_new()) == NULL ||
+		    (t->t_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+		    (t->t_ev = event_new(t->t_base, t->t_efd,
+		    EV_READ | EV_PERSIST, relay_thread_cb, t)) == NULL ||
+		    event_add(t->t_ev, NULL) == -1 ||
+		    pthread_create(&t->t_thread, NULL, relay_thread_main, t) !=
+		    0)
+			return -1;
+		nrthreads++;
+	}
+	return 0;
+}
+
+static void
+relay_threads_tell(int stop)
+{
+	int	i;
+
+	for (i = 0; i < nrthreads; i++) {
+		pthread_mutex_lock(&rthreads[i].t_lock);
+		if (stop)
+			rthreads[i].t_stop = 1;
+		else
+			rthreads[i].t_closeall = 1;
+		pthread_mutex_unlock(&rthreads[i].t_lock);
+		(void)eventfd_write(rthreads[i].t_efd, 1);
+	}
+}
+
+/* At exit: every relay closed, the threads joined, their work accounted. */
+void
+relay_threads_stop(void)
+{
+	int	i;
+
+	relay_threads_tell(1);
+	for (i = 0; i < nrthreads; i++) {
+		pthread_join(rthreads[i].t_thread, NULL);
+		event_free(rthreads[i].t_ev);
+		event_base_free(rthreads[i].t_base);
+		close(rthreads[i].t_efd);
+		pthread_mutex_destroy(&rthreads[i].t_lock);
+	}
+	relay_done();
+	free(rthreads);
+	rthreads = NULL;
+	nrthreads = 0;
+	if (done_ev != NULL)
+		event_free(done_ev);
+	done_ev = NULL;
+	if (done_efd != -1)
+		close(done_efd);
+	done_efd = -1;
 }
 
 void
@@ -478,4 +744,5 @@ relay_close_all(void)
 {
 	while (relays != NULL)
 		relay_close(relays, "shutting down");
+	relay_threads_tell(0);
 }

@@ -32,9 +32,9 @@ cleanup() {
 	done
 	for f in "$WORK"/*.log; do
 		[ -f "$f" ] || continue
-		if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$f"; then
+		if grep -qE "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" "$f"; then
 			echo "FAIL: sanitizer report in $(basename "$f"):"
-			grep -E -A12 "AddressSanitizer|LeakSanitizer|runtime error:" "$f" |
+			grep -E -A12 "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" "$f" |
 			    head -n 60
 			rc=1
 		fi
@@ -110,6 +110,9 @@ write_conf() {
 	    echo "workers 2" >> "$WORK/porter.conf"
 	grep -q '^mode' "$WORK/porter.conf" ||
 	    echo "mode $MODE" >> "$WORK/porter.conf"
+	# RELAY_THREADS=0: proxy mode relays in the master's main thread.
+	[ -z "${RELAY_THREADS:-}" ] ||
+	    echo "relay_threads $RELAY_THREADS" >> "$WORK/porter.conf"
 }
 
 # Start porter (at most 300 s of life) and wait until N workers are ready.

@@ -1,0 +1,4 @@
+#!/bin/bash
+# fds.sh, in proxy mode with no relay threads.
+export MODE=proxy RELAY_THREADS=0
+. "${srcdir:-.}/tests/it/fds.sh"
