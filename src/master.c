@@ -1218,7 +1218,7 @@ master_rlimit(const struct conf *c)
 	    want : rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 		log_warn("%s: setrlimit", __func__);
-	if (rl.rlim_cur < want)
+	if (rl.rlim_cur < (rlim_t)c->c_max_connections * 2)
 		log_warnx("open files limited to %llu: fewer than "
 		    "max_connections %d needs", (unsigned long long)rl.rlim_cur,
 		    c->c_max_connections);
@@ -1242,6 +1242,8 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	master->m_overrides = *o;
 	memset(master->m_rpfds, -1, sizeof(master->m_rpfds));
 	master->m_pid = getpid();
+	/* Built-in workers exec this binary (proc.c); -1: they run forked. */
+	master->m_exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	master->m_balance.b_kind = c->c_balance;
 	gettimeofday(&master->m_started, NULL);
 	if ((master->m_restarts = calloc((size_t)c->c_restart_limit,
@@ -1331,6 +1333,8 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 		unlink(master->m_conf->c_pidfile);
 	conf_unref(master->m_conf);
 	event_base_free(master->m_base);
+	if (master->m_exefd != -1)
+		close(master->m_exefd);
 	free(master->m_restarts);
 	n = master->m_exitcode;
 	log_info("exiting with status %d", n);

@@ -97,6 +97,10 @@ main(int argc, char *argv[])
 	char		*cause = NULL;
 	int		 ch, test = 0, verbose = 0, rv;
 
+	/* Exec'd by the master as a built-in worker? */
+	if (getenv("PORTER_WORKER_MODE") != NULL)
+		worker_exec_main();
+
 	while ((ch = getopt(argc, argv, "c:hl:m:s:tVvw:")) != -1) {
 		switch (ch) {
 		case 'c':

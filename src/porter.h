@@ -217,6 +217,7 @@ int		 http_serve(struct evbuffer *, const struct http_req *,
 
 /* worker.c */
 __dead void	worker_main(int, int, enum mode, int, const struct conf *);
+__dead void	worker_exec_main(void);
 
 /* master.c */
 enum worker_state {
@@ -275,6 +276,8 @@ struct master {
 	struct conf		*m_conf;
 	const char		*m_confpath;
 	pid_t			 m_pid;
+	int			 m_exefd;	/* porter's own binary, for
+						   built-in workers to exec */
 	struct worker		*m_workers[PORTER_MAX_WORKERS];
 	int			 m_nworkers;
 	struct balance		 m_balance;

@@ -39,6 +39,8 @@ static void	proc_exec_cb(evutil_socket_t, short, void *);
 static void	proc_probe_cb(evutil_socket_t, short, void *);
 static void	proc_probe_timer_cb(evutil_socket_t, short, void *);
 static void	proc_probe_later(struct worker *);
+static __dead void proc_exec_builtin(struct master *, struct worker *,
+		    const int *, int);
 
 /* Workers started by root run as user; the check happens once, here. */
 int
@@ -170,6 +172,45 @@ proc_child_fds(pid_t master_pid, const int *keep, int nkeep, int errfd)
 	return errfd == -1 ? -1 : 3 + nkeep;
 }
 
+/*
+ * In the child: become a built-in worker by exec'ing porter itself, so
+ * that the worker starts clean (the master may run relay threads, and a
+ * forked child of a threaded process should do no more than this before
+ * exec). The binary is the master's fd on it: the workers' user needs no
+ * search permission on its path. What the worker needs of the conf comes
+ * in PORTER_WORKER_* variables, as Node announces NODE_CHANNEL_FD.
+ */
+static __dead void
+proc_exec_builtin(struct master *m, struct worker *w, const int *keep,
+    int nkeep)
+{
+	const struct conf	*c = w->w_conf;
+	char			 buf[64], name[32];
+	char			*argv[2];
+	int			 exefd;
+
+	exefd = proc_child_fds(m->m_pid, keep, nkeep, m->m_exefd);
+	if (exefd == -1)
+		worker_main(w->w_id, 3, w->w_mode, w->w_port, c);
+	snprintf(buf, sizeof(buf), "%d", w->w_id);
+	setenv("PORTER_WORKER_ID", buf, 1);
+	setenv("PORTER_WORKER_MODE", conf_mode_name(w->w_mode), 1);
+	setenv("PORTER_WORKER_ADDR", c->c_worker_ports.a_text, 1);
+	snprintf(buf, sizeof(buf), "%d", w->w_port);
+	setenv("PORTER_WORKER_PORT", buf, 1);
+	snprintf(buf, sizeof(buf), "%d %d %d %d", c->c_idle_timeout,
+	    c->c_header_timeout, c->c_graceful_timeout, log_getverbose());
+	setenv("PORTER_WORKER_TIMEOUTS", buf, 1);
+	snprintf(name, sizeof(name), "porter: worker %d", w->w_id);
+	argv[0] = name;
+	argv[1] = NULL;
+	fexecve(exefd, argv, environ);
+	/* Cannot exec (a noexec mount?): be the worker in this process. */
+	log_warn("worker %d: cannot exec porter; running it forked",
+	    w->w_id);
+	worker_main(w->w_id, 3, w->w_mode, w->w_port, c);
+}
+
 /* argv for an exec or node worker, with {port} replaced. */
 static char **
 proc_argv(const struct worker *w, const char *const *args)
@@ -239,9 +280,9 @@ proc_spawn(struct master *m, struct worker *w, int chanfd, const int *lfds,
 		conf_free_argv(argv);
 		return -1;
 	case 0:
-		errfd = proc_child_fds(m->m_pid, keep, nkeep, errp[1]);
 		if (w->w_kind == WORKER_BUILTIN)
-			worker_main(w->w_id, 3, w->w_mode, w->w_port, c);
+			proc_exec_builtin(m, w, keep, nkeep);	/* no return */
+		errfd = proc_child_fds(m->m_pid, keep, nkeep, errp[1]);
 		/* exec and node workers */
 		snprintf(buf, sizeof(buf), "%d", w->w_id);
 		setenv("PORTER_WORKER_ID", buf, 1);

@@ -451,8 +451,40 @@ worker_listen(int port, char **cause)
 }
 
 /*
- * The worker process, from just after fork(). chanfd is its end of the
- * channel. Never returns.
+ * A built-in worker that the master exec'd (proc.c): its parameters are in
+ * PORTER_WORKER_* variables, its channel is fd 3. Never returns.
+ */
+void
+worker_exec_main(void)
+{
+	struct conf	*c;
+	const char	*v;
+	int		 id, port, verbose = 0;
+	enum mode	 mode;
+
+	if ((c = conf_new()) == NULL)
+		fatalx("%s: out of memory", __func__);
+	id = atoi(getenv("PORTER_WORKER_ID") ? getenv("PORTER_WORKER_ID") :
+	    "0");
+	port = atoi(getenv("PORTER_WORKER_PORT") ?
+	    getenv("PORTER_WORKER_PORT") : "0");
+	v = getenv("PORTER_WORKER_MODE");
+	mode = v == NULL ? MODE_PROXY : strcmp(v, "handoff") == 0 ?
+	    MODE_HANDOFF : strcmp(v, "shared") == 0 ? MODE_SHARED : MODE_PROXY;
+	if ((v = getenv("PORTER_WORKER_ADDR")) != NULL &&
+	    conf_parse_addr(v, &c->c_worker_ports, 0) == -1)
+		fatalx("%s: bad PORTER_WORKER_ADDR %s", __func__, v);
+	if ((v = getenv("PORTER_WORKER_TIMEOUTS")) != NULL &&
+	    sscanf(v, "%d %d %d %d", &c->c_idle_timeout, &c->c_header_timeout,
+	    &c->c_graceful_timeout, &verbose) != 4)
+		fatalx("%s: bad PORTER_WORKER_TIMEOUTS %s", __func__, v);
+	log_init(verbose, "porter");
+	worker_main(id, 3, mode, port, c);
+}
+
+/*
+ * The worker process, from just after fork() or exec. chanfd is its end of
+ * the channel. Never returns.
  */
 void
 worker_main(int id, int chanfd, enum mode mode, int port,
