@@ -124,12 +124,6 @@ channel_free(struct channel *ch)
 	channel_destroy(ch);
 }
 
-int
-channel_fd(const struct channel *ch)
-{
-	return ch->ch_fd;
-}
-
 /* Bytes queued and not yet written. */
 size_t
 channel_pending(const struct channel *ch)

@@ -38,6 +38,8 @@ static int		 npend, pend_head, pend_size;
 static struct event	*pend_timer;
 
 static void	handoff_flush(void);
+static struct pending handoff_pend_pop(void);
+static void	handoff_pend_close_all(void);
 static void	handoff_pend_timer_cb(evutil_socket_t, short, void *);
 
 int
@@ -54,15 +56,32 @@ handoff_init(struct master *m)
 	return 0;
 }
 
+/* The oldest queued socket, out of the queue (npend > 0). */
+static struct pending
+handoff_pend_pop(void)
+{
+	struct pending	p = pend[pend_head];
+
+	pend_head = (pend_head + 1) % pend_size;
+	npend--;
+	return p;
+}
+
+/* Close every queued socket: no worker will have it. */
+static void
+handoff_pend_close_all(void)
+{
+	while (npend > 0) {
+		close(handoff_pend_pop().fd);
+		master_fds(-1);
+	}
+}
+
 void
 handoff_free(void)
 {
-	while (npend > 0) {
-		close(pend[pend_head].fd);
-		master_fds(-1);
-		pend_head = (pend_head + 1) % pend_size;
-		npend--;
-	}
+	if (pend != NULL)
+		handoff_pend_close_all();
 	free(pend);
 	pend = NULL;
 	if (pend_timer != NULL)
@@ -201,9 +220,7 @@ handoff_flush(void)
 		    hm->m_nworkers, handoff_usable, NULL);
 		if (idx == -1)
 			break;
-		p = pend[pend_head];
-		pend_head = (pend_head + 1) % pend_size;
-		npend--;
+		p = handoff_pend_pop();
 		if (handoff_send(hm->m_workers[idx], p.fd, p.tries) == -1)
 			handoff_pend(p.fd, p.tries, p.since, 1);
 	}
@@ -328,10 +345,8 @@ handoff_pend_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	limit = (uint64_t)hm->m_conf->c_connect_timeout;
 	while (npend > 0 && now - pend[pend_head].since >= limit) {
-		close(pend[pend_head].fd);
+		close(handoff_pend_pop().fd);
 		master_fds(-1);
-		pend_head = (pend_head + 1) % pend_size;
-		npend--;
 		hm->m_stats.refused++;
 		n++;
 	}
@@ -354,9 +369,7 @@ handoff_migrate(void)
 	int	fd;
 
 	while (npend > 0) {
-		fd = pend[pend_head].fd;
-		pend_head = (pend_head + 1) % pend_size;
-		npend--;
+		fd = handoff_pend_pop().fd;
 		if (hm->m_conf->c_mode == MODE_PROXY) {
 			master_fds(-1);		/* relay_adopt counts it */
 			relay_adopt(fd);
@@ -390,11 +403,6 @@ handoff_close_all(void)
 		if (w->w_acktimer != NULL)
 			evtimer_del(w->w_acktimer);
 	}
-	while (npend > 0) {
-		close(pend[pend_head].fd);
-		master_fds(-1);
-		pend_head = (pend_head + 1) % pend_size;
-		npend--;
-	}
+	handoff_pend_close_all();
 	evtimer_del(pend_timer);
 }

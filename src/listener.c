@@ -134,12 +134,6 @@ listener_free(struct listener *l)
 	free(l);
 }
 
-int
-listener_fd(const struct listener *l)
-{
-	return l->l_fd;
-}
-
 void
 listener_pause(struct listener *l)
 {

@@ -158,7 +158,6 @@ typedef void (*channel_close_fn)(struct channel *, const char *, void *);
 struct channel	*channel_new(struct event_base *, int, channel_msg_fn,
 		    channel_close_fn, void *);
 void		 channel_free(struct channel *);
-int		 channel_fd(const struct channel *);
 int		 channel_send(struct channel *, const char *, size_t, int);
 int		 channel_sendf(struct channel *, int, const char *, ...)
 		    __printflike(3, 4);
@@ -335,7 +334,6 @@ int		 listener_bind(const struct addr *, int, int, char **);
 struct listener	*listener_new(struct event_base *, int, listener_accept_fn,
 		    void *);
 void		 listener_free(struct listener *);
-int		 listener_fd(const struct listener *);
 void		 listener_pause(struct listener *);
 void		 listener_resume(struct listener *);
 int		 socket_nonblock_cloexec(int);
@@ -362,7 +360,6 @@ void		 relay_adopt(int);
 int		 relay_threads_start(int);
 void		 relay_threads_stop(void);
 void		 relay_close_all(void);
-unsigned int	 relay_count(void);
 
 /* status.c */
 int	status_start(struct master *, char **);

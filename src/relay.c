@@ -119,12 +119,6 @@ relay_init(struct master *m)
 	rm = m;
 }
 
-unsigned int
-relay_count(void)
-{
-	return nrelays;
-}
-
 static void
 relay_nodelay(int fd)
 {
