@@ -831,33 +831,6 @@ conf_kwline(const struct conf *c, const char *name)
 	return kw == NULL ? 0 : c->c_lines[kw - keywords];
 }
 
-static int
-addr_equal(const struct addr *a, const struct addr *b)
-{
-	const struct sockaddr_in	*a4, *b4;
-
-	if (a->a_ss.ss_family != b->a_ss.ss_family)
-		return 0;
-	if (a->a_ss.ss_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)&a->a_ss;
-		b4 = (const struct sockaddr_in *)&b->a_ss;
-		return a4->sin_port == b4->sin_port &&
-		    (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
-		    a4->sin_addr.s_addr == INADDR_ANY ||
-		    b4->sin_addr.s_addr == INADDR_ANY);
-	}
-	return a->a_len == b->a_len && memcmp(&a->a_ss, &b->a_ss,
-	    a->a_len) == 0;
-}
-
-static in_port_t
-addr_port(const struct addr *a)
-{
-	if (a->a_ss.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&a->a_ss)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)&a->a_ss)->sin_port);
-}
-
 /* Combinations that no single line can judge. */
 int
 conf_check(struct conf *c, char **cause)
@@ -900,7 +873,7 @@ conf_check(struct conf *c, char **cause)
 			    base + 2 * c->c_workers - 1,
 			    c->c_listen[i].a_text);
 		}
-		if (c->c_status_on && addr_equal(&c->c_listen[i],
+		if (c->c_status_on && addr_overlaps(&c->c_listen[i],
 		    &c->c_status)) {
 			ctx.line = conf_kwline(c, "status");
 			return conf_error(&ctx, "status: %s is also a listen "
@@ -947,9 +920,7 @@ conf_same_listen(const struct conf *a, const struct conf *b)
 	if (a->c_nlisten != b->c_nlisten)
 		return 0;
 	for (i = 0; i < a->c_nlisten; i++)
-		if (a->c_listen[i].a_len != b->c_listen[i].a_len ||
-		    memcmp(&a->c_listen[i].a_ss, &b->c_listen[i].a_ss,
-		    a->c_listen[i].a_len) != 0)
+		if (!addr_eq(&a->c_listen[i], &b->c_listen[i]))
 			return 0;
 	return 1;
 }

@@ -3,8 +3,10 @@
  * to a worker as a Node "net.Socket" handle, keeping its own copy until the
  * worker acknowledges it. At most handoff_window sockets are in flight per
  * worker; with every window full the master stops accepting and the kernel
- * backlog holds new clients. An accepted socket is never dropped: a worker
- * that dies, or stops acknowledging, gives its in-flight sockets back.
+ * backlog holds new clients. An accepted socket is never dropped while a
+ * worker could still take it: a worker that dies, or stops acknowledging,
+ * gives its in-flight sockets back. Every socket porter gives up goes
+ * through handoff_drop().
  */
 #include "config.h"
 
@@ -20,212 +22,271 @@
 #include "porter.h"
 
 #define HANDOFF_TRIES	3	/* workers a socket may be sent to */
+#define HANDOFF_QUEUE	64	/* the queue's first size; it grows */
 
-/* Exactly what Node's child.send(msg, socket) writes; "msg" is the message
- * a Node script's process.on('message', (m, socket)) sees. */
-static const char	 handle_msg[] =
-    "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":\"socket\"}";
-
-struct pending {
-	int		 fd;
-	int		 tries;		/* workers it was sent to already */
-	uint64_t	 since;		/* ms: waiting since */
+/* A client socket on its way to a worker. */
+struct handoff_sock {
+	int		 hs_fd;
+	int		 hs_tries;	/* workers it was sent to already */
+	uint64_t	 hs_since;	/* ms: waiting since */
 };
 
-static struct master	*hm;
-static struct pending	*pend;		/* accepted, waiting for a window */
-static int		 npend, pend_head, pend_size;
-static struct event	*pend_timer;
+/*
+ * A ring of sockets, oldest first: a worker's in flight (as large as its
+ * window) or the queue of those waiting for a window (grows).
+ */
+struct handoff_ring {
+	struct handoff_sock	*hr_socks;
+	int			 hr_head;
+	int			 hr_n;
+	int			 hr_size;
+	int			 hr_grows;
+};
+
+/* What handoff mode keeps per worker (w->w_handoff). */
+struct handoff_worker {
+	struct handoff_ring	 hw_flight;	/* sent, not acknowledged */
+	struct event		*hw_acktimer;	/* the oldest must be acked */
+	struct worker		*hw_worker;
+};
+
+static struct handoff_ring	 queue;		/* accepted, waiting */
+static struct event		*queue_timer;
 
 static void	handoff_flush(void);
-static struct pending handoff_pend_pop(void);
-static void	handoff_pend_close_all(void);
-static void	handoff_pend_timer_cb(evutil_socket_t, short, void *);
+static void	handoff_queue_timer_cb(evutil_socket_t, short, void *);
+static void	handoff_ack_timer_cb(evutil_socket_t, short, void *);
+
+static int
+handoff_ring_init(struct handoff_ring *hr, int size, int grows)
+{
+	if ((hr->hr_socks = calloc((size_t)size, sizeof(*hr->hr_socks))) ==
+	    NULL)
+		return -1;
+	hr->hr_head = hr->hr_n = 0;
+	hr->hr_size = size;
+	hr->hr_grows = grows;
+	return 0;
+}
+
+/* Add hs at the back, or at the front (it was first in line). */
+static int
+handoff_ring_push(struct handoff_ring *hr, struct handoff_sock hs,
+    int front)
+{
+	struct handoff_sock	*ns;
+	int			 i;
+
+	if (hr->hr_n == hr->hr_size) {
+		if (!hr->hr_grows || (ns = reallocarray(NULL,
+		    (size_t)hr->hr_size, 2 * sizeof(*ns))) == NULL)
+			return -1;
+		for (i = 0; i < hr->hr_n; i++)
+			ns[i] = hr->hr_socks[(hr->hr_head + i) % hr->hr_size];
+		free(hr->hr_socks);
+		hr->hr_socks = ns;
+		hr->hr_head = 0;
+		hr->hr_size *= 2;
+	}
+	if (front)
+		i = hr->hr_head = (hr->hr_head + hr->hr_size - 1) % hr->hr_size;
+	else
+		i = (hr->hr_head + hr->hr_n) % hr->hr_size;
+	hr->hr_socks[i] = hs;
+	hr->hr_n++;
+	return 0;
+}
+
+/* The oldest (or, back: the newest) socket, out of the ring; hr_n > 0. */
+static struct handoff_sock
+handoff_ring_pop(struct handoff_ring *hr, int back)
+{
+	struct handoff_sock	hs;
+
+	if (back)
+		return hr->hr_socks[(hr->hr_head + --hr->hr_n) % hr->hr_size];
+	hs = hr->hr_socks[hr->hr_head];
+	hr->hr_head = (hr->hr_head + 1) % hr->hr_size;
+	hr->hr_n--;
+	return hs;
+}
+
+/*
+ * The one way a socket porter took leaves without reaching a worker: it
+ * is closed and counted as refused. Callers log the summary.
+ */
+static void
+handoff_drop(int fd, const char *why)
+{
+	log_debug("%s: closing a client: %s", __func__, why);
+	close(fd);
+	master_conn_refused();
+}
+
+/* Drop every socket in hr. */
+static void
+handoff_ring_drop(struct handoff_ring *hr, const char *why)
+{
+	while (hr->hr_n > 0)
+		handoff_drop(handoff_ring_pop(hr, 0).hs_fd, why);
+}
 
 int
-handoff_init(struct master *m)
+handoff_init(void)
 {
-	hm = m;
-	if (pend != NULL)
+	if (queue.hr_socks != NULL)
 		return 0;	/* already, before a reload */
-	pend_size = 64;
-	if ((pend = calloc((size_t)pend_size, sizeof(*pend))) == NULL ||
-	    (pend_timer = evtimer_new(m->m_base, handoff_pend_timer_cb,
+	if (handoff_ring_init(&queue, HANDOFF_QUEUE, 1) == -1 ||
+	    (queue_timer = evtimer_new(master->m_base, handoff_queue_timer_cb,
 	    NULL)) == NULL)
 		return -1;
 	return 0;
 }
 
-/* The oldest queued socket, out of the queue (npend > 0). */
-static struct pending
-handoff_pend_pop(void)
-{
-	struct pending	p = pend[pend_head];
-
-	pend_head = (pend_head + 1) % pend_size;
-	npend--;
-	return p;
-}
-
-/* Close every queued socket: no worker will have it. */
-static void
-handoff_pend_close_all(void)
-{
-	while (npend > 0) {
-		close(handoff_pend_pop().fd);
-		master_fds(-1);
-	}
-}
-
 void
 handoff_free(void)
 {
-	if (pend != NULL)
-		handoff_pend_close_all();
-	free(pend);
-	pend = NULL;
-	if (pend_timer != NULL)
-		event_free(pend_timer);
-	pend_timer = NULL;
+	handoff_ring_drop(&queue, "porter is stopping");
+	free(queue.hr_socks);
+	memset(&queue, 0, sizeof(queue));
+	if (queue_timer != NULL)
+		event_free(queue_timer);
+	queue_timer = NULL;
 }
 
-/* Sockets accepted and not yet acknowledged by a worker. */
-unsigned int
-handoff_unacked(void)
+/* A handoff worker's window and ACK timer; NULL if out of memory. */
+struct handoff_worker *
+handoff_worker_new(struct worker *w, int window)
 {
-	unsigned int	n = (unsigned int)npend;
-	int		i;
+	struct handoff_worker	*hw;
 
-	for (i = 0; i < hm->m_nworkers; i++)
-		n += (unsigned int)hm->m_workers[i]->w_nflight;
-	return n;
+	if ((hw = calloc(1, sizeof(*hw))) == NULL)
+		return NULL;
+	hw->hw_worker = w;
+	if (handoff_ring_init(&hw->hw_flight, window, 0) == -1 ||
+	    (hw->hw_acktimer = evtimer_new(master->m_base,
+	    handoff_ack_timer_cb, hw)) == NULL) {
+		handoff_worker_free(hw);
+		return NULL;
+	}
+	return hw;
 }
 
+/* Its sockets must have been reclaimed or dropped already. */
+void
+handoff_worker_free(struct handoff_worker *hw)
+{
+	if (hw == NULL)
+		return;
+	if (hw->hw_acktimer != NULL)
+		event_free(hw->hw_acktimer);
+	free(hw->hw_flight.hr_socks);
+	free(hw);
+}
+
+/* Sockets waiting for a worker with room. */
 unsigned int
 handoff_pending(void)
 {
-	return (unsigned int)npend;
+	return (unsigned int)queue.hr_n;
 }
 
-/* Queue a socket no worker can take now. front: it was first in line. */
-static int
-handoff_pend(int fd, int tries, uint64_t since, int front)
+/* Queue a socket no worker can take now. */
+static void
+handoff_queue(struct handoff_sock hs, int front)
 {
-	struct pending	*np;
-	int		 i;
-
-	if (npend == pend_size) {
-		if ((np = calloc((size_t)pend_size * 2, sizeof(*np))) == NULL)
-			return -1;
-		for (i = 0; i < npend; i++)
-			np[i] = pend[(pend_head + i) % pend_size];
-		free(pend);
-		pend = np;
-		pend_head = 0;
-		pend_size *= 2;
+	if (handoff_ring_push(&queue, hs, front) == -1) {
+		log_warnx("%s: out of memory: closing a client", __func__);
+		handoff_drop(hs.hs_fd, "out of memory");
+		return;
 	}
-	if (front)
-		i = pend_head = (pend_head + pend_size - 1) % pend_size;
-	else
-		i = (pend_head + npend) % pend_size;
-	pend[i].fd = fd;
-	pend[i].tries = tries;
-	pend[i].since = since;
-	npend++;
-	if (!evtimer_pending(pend_timer, NULL))
-		timer_arm(pend_timer, (uint64_t)hm->m_conf->c_connect_timeout);
+	if (!evtimer_pending(queue_timer, NULL))
+		timer_arm(queue_timer, master->m_conf->c_connect_timeout);
 	master_update_accepting();
-	return 0;
 }
 
 static int
 handoff_usable(const struct worker *w, void *arg)
 {
+	const struct handoff_ring	*f;
+
 	(void)arg;
-	return w->w_state == WS_READY && w->w_mode == MODE_HANDOFF &&
-	    w->w_gen == hm->m_gen && w->w_chan != NULL &&
-	    w->w_nflight < w->w_window;
+	if (w->w_handoff == NULL || w->w_chan == NULL ||
+	    !master_worker_usable(w, NULL))
+		return 0;
+	f = &w->w_handoff->hw_flight;
+	return f->hr_n < f->hr_size;
 }
 
-/* Send fd to w; it stays ours until w acknowledges it. */
+/* Send hs to w; it stays ours until w acknowledges it. */
 static int
-handoff_send(struct worker *w, int fd, int tries)
+handoff_send(struct worker *w, struct handoff_sock hs)
 {
-	int	slot;
+	struct handoff_worker	*hw = w->w_handoff;
 
-	if (channel_send(w->w_chan, handle_msg, sizeof(handle_msg) - 1, fd) ==
-	    -1) {
+	if (ipc_send_socket(w->w_chan, hs.hs_fd) == -1) {
 		log_warnx("worker %d (pid %ld): cannot send a socket; killing "
 		    "it", w->w_id, (long)w->w_pid);
 		kill(w->w_pid, SIGKILL);
-		worker_set_state(w, WS_DRAINING);	/* takes no more */
+		master_worker_set_state(w, WS_DRAINING); /* takes no more */
 		return -1;
 	}
-	slot = (w->w_flight_head + w->w_nflight) % w->w_window;
-	w->w_flight[slot].fd = fd;
-	w->w_flight[slot].tries = tries + 1;
-	w->w_flight[slot].since = master_now();
-	if (w->w_nflight++ == 0)
-		timer_arm(w->w_acktimer,
-		    (uint64_t)hm->m_conf->c_connect_timeout);
+	hs.hs_tries++;
+	hs.hs_since = clock_ms();
+	(void)handoff_ring_push(&hw->hw_flight, hs, 0);	/* has room */
+	if (hw->hw_flight.hr_n == 1)
+		timer_arm(hw->hw_acktimer, master->m_conf->c_connect_timeout);
 	return 0;
 }
 
-/* Give fd to a worker with room, or queue it. */
+/* Give hs to a worker with room, or queue it. */
 static void
-handoff_dispatch(int fd, int tries, int front)
+handoff_dispatch(struct handoff_sock hs, int front)
 {
 	int	idx;
 
-	while ((idx = balance_pick(&hm->m_balance, hm->m_workers,
-	    hm->m_nworkers, handoff_usable, NULL)) != -1) {
-		if (handoff_send(hm->m_workers[idx], fd, tries) == 0)
+	while ((idx = balance_pick(&master->m_balance, master->m_workers,
+	    master->m_nworkers, handoff_usable, NULL)) != -1) {
+		if (handoff_send(master->m_workers[idx], hs) == 0)
 			return;
 	}
-	if (handoff_pend(fd, tries, master_now(), front) == -1) {
-		log_warnx("%s: out of memory: closing a client", __func__);
-		close(fd);
-		master_fds(-1);
-		hm->m_stats.refused++;
-	}
+	handoff_queue(hs, front);
 }
 
 void
 handoff_accept(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 {
+	struct handoff_sock	hs = { fd, 0, clock_ms() };
+
 	(void)sa;
 	(void)len;
 	(void)arg;
-	hm->m_stats.accepted++;
-	master_fds(1);
-	if (npend > 0) {
+	master_conn_accepted();
+	if (queue.hr_n > 0) {
 		/* Keep the order: the queue goes first. */
-		handoff_pend(fd, 0, master_now(), 0);
+		handoff_queue(hs, 0);
 		handoff_flush();
 		return;
 	}
-	handoff_dispatch(fd, 0, 0);
-	master_update_accepting();
+	handoff_dispatch(hs, 0);
 }
 
 /* Move queued sockets to workers with room, oldest first. */
 static void
 handoff_flush(void)
 {
-	struct pending	p;
-	int		idx;
+	struct handoff_sock	hs;
+	int			idx;
 
-	while (npend > 0) {
-		idx = balance_pick(&hm->m_balance, hm->m_workers,
-		    hm->m_nworkers, handoff_usable, NULL);
-		if (idx == -1)
-			break;
-		p = handoff_pend_pop();
-		if (handoff_send(hm->m_workers[idx], p.fd, p.tries) == -1)
-			handoff_pend(p.fd, p.tries, p.since, 1);
+	while (queue.hr_n > 0 && (idx = balance_pick(&master->m_balance,
+	    master->m_workers, master->m_nworkers, handoff_usable, NULL)) !=
+	    -1) {
+		hs = handoff_ring_pop(&queue, 0);
+		if (handoff_send(master->m_workers[idx], hs) == -1)
+			handoff_queue(hs, 1);
 	}
-	if (npend == 0)
-		evtimer_del(pend_timer);
+	if (queue.hr_n == 0)
+		evtimer_del(queue_timer);
 	master_update_accepting();
 }
 
@@ -233,7 +294,7 @@ handoff_flush(void)
 void
 handoff_kick(void)
 {
-	if (npend > 0)
+	if (queue.hr_n > 0)
 		handoff_flush();
 }
 
@@ -241,44 +302,32 @@ handoff_kick(void)
 void
 handoff_ack(struct worker *w)
 {
-	struct flight	*f;
-	int		 win = w->w_window;
+	struct handoff_worker	*hw = w->w_handoff;
 
-	if (w->w_nflight == 0) {
+	if (hw == NULL || hw->hw_flight.hr_n == 0) {
 		log_debug("worker %d: acknowledgement for nothing", w->w_id);
 		return;
 	}
-	f = &w->w_flight[w->w_flight_head];
-	close(f->fd);
-	master_fds(-1);
-	w->w_flight_head = (w->w_flight_head + 1) % win;
-	w->w_nflight--;
-	hm->m_stats.handed_off++;
-	master_worker_conn(w, 1);
-	if (w->w_nflight == 0)
-		evtimer_del(w->w_acktimer);
+	close(handoff_ring_pop(&hw->hw_flight, 0).hs_fd);
+	if (hw->hw_flight.hr_n == 0)
+		evtimer_del(hw->hw_acktimer);
 	else
-		timer_arm(w->w_acktimer, (uint64_t)
-		    hm->m_conf->c_connect_timeout);
+		timer_arm(hw->hw_acktimer, master->m_conf->c_connect_timeout);
+	master_conn_handed(w);
 	handoff_flush();
-	master_stop_check();
 }
 
 /* The worker got the message without its fd: send that socket again. */
 void
 handoff_nack(struct worker *w)
 {
-	struct flight	f;
-	int		win = w->w_window;
+	struct handoff_worker	*hw = w->w_handoff;
 
-	if (w->w_nflight == 0)
+	if (hw == NULL || hw->hw_flight.hr_n == 0)
 		return;
-	f = w->w_flight[w->w_flight_head];
-	w->w_flight_head = (w->w_flight_head + 1) % win;
-	w->w_nflight--;
 	log_warnx("worker %d: socket arrived without its fd; sending it "
 	    "again", w->w_id);
-	handoff_dispatch(f.fd, f.tries, 1);
+	handoff_dispatch(handoff_ring_pop(&hw->hw_flight, 0), 1);
 }
 
 /*
@@ -288,27 +337,28 @@ handoff_nack(struct worker *w)
 void
 handoff_reclaim(struct worker *w)
 {
-	struct flight	f;
-	int		win = w->w_window, n = 0, dropped = 0;
+	struct handoff_worker	*hw = w->w_handoff;
+	struct handoff_sock	 hs;
+	int			 n = 0, dropped = 0;
 
-	evtimer_del(w->w_acktimer);
+	if (hw == NULL)
+		return;
+	evtimer_del(hw->hw_acktimer);
 	/* Newest first to the front of the queue keeps the order. */
-	while (w->w_nflight > 0) {
-		f = w->w_flight[(w->w_flight_head + w->w_nflight - 1) % win];
-		w->w_nflight--;
+	while (hw->hw_flight.hr_n > 0) {
+		hs = handoff_ring_pop(&hw->hw_flight, 1);
 		/* Its wait for a worker starts again now, unless every try
 		 * is used up: then workers are failing, not busy. */
-		if (f.tries >= HANDOFF_TRIES || handoff_pend(f.fd, f.tries,
-		    master_now(), 1) == -1) {
-			close(f.fd);
-			master_fds(-1);
-			hm->m_stats.refused++;
+		if (hs.hs_tries >= HANDOFF_TRIES) {
+			handoff_drop(hs.hs_fd, "every try failed");
 			dropped++;
-		} else
-			n++;
+			continue;
+		}
+		hs.hs_since = clock_ms();
+		handoff_queue(hs, 1);
+		n++;
 	}
-	w->w_flight_head = 0;
-	if (hm->m_conf->c_mode != MODE_HANDOFF)
+	if (master->m_conf->c_mode != MODE_HANDOFF)
 		handoff_migrate();	/* a reload changed the mode */
 	if (n > 0)
 		log_warnx("worker %d: %d socket%s it did not acknowledge go "
@@ -320,43 +370,48 @@ handoff_reclaim(struct worker *w)
 	handoff_flush();
 }
 
-/* The oldest socket in flight to w waited connect_timeout: w is stuck. */
-void
-handoff_ack_timeout(struct worker *w)
+/* The oldest socket in flight waited connect_timeout: the worker is stuck. */
+static void
+handoff_ack_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (w->w_nflight == 0 || w->w_pid <= 0)
+	struct handoff_worker	*hw = arg;
+	struct worker		*w = hw->hw_worker;
+
+	(void)fd;
+	(void)what;
+	if (hw->hw_flight.hr_n == 0 || w->w_pid <= 0)
 		return;
 	log_warnx("worker %d (pid %ld) did not acknowledge a socket in %d ms; "
 	    "killing it", w->w_id, (long)w->w_pid,
-	    hm->m_conf->c_connect_timeout);
-	worker_set_state(w, WS_DRAINING);
+	    master->m_conf->c_connect_timeout);
+	master_worker_set_state(w, WS_DRAINING);
 	kill(w->w_pid, SIGKILL);
 }
 
 /* Sockets no worker took within connect_timeout are closed. */
 static void
-handoff_pend_timer_cb(evutil_socket_t fd, short what, void *arg)
+handoff_queue_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t	now = master_now(), limit;
+	uint64_t	now = clock_ms(), limit;
 	int		n = 0;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	limit = (uint64_t)hm->m_conf->c_connect_timeout;
-	while (npend > 0 && now - pend[pend_head].since >= limit) {
-		close(handoff_pend_pop().fd);
-		master_fds(-1);
-		hm->m_stats.refused++;
+	limit = (uint64_t)master->m_conf->c_connect_timeout;
+	while (queue.hr_n > 0 &&
+	    now - queue.hr_socks[queue.hr_head].hs_since >= limit) {
+		handoff_drop(handoff_ring_pop(&queue, 0).hs_fd,
+		    "no worker took it within connect_timeout");
 		n++;
 	}
 	if (n > 0)
 		log_warnx("no worker could take %d client%s within "
 		    "connect_timeout; closed", n, n == 1 ? "" : "s");
-	if (npend > 0)
-		timer_arm(pend_timer, limit - (now - pend[pend_head].since));
+	if (queue.hr_n > 0)
+		timer_arm(queue_timer, limit -
+		    (now - queue.hr_socks[queue.hr_head].hs_since));
 	master_update_accepting();
-	master_stop_check();
 }
 
 /*
@@ -368,41 +423,31 @@ handoff_migrate(void)
 {
 	int	fd;
 
-	while (npend > 0) {
-		fd = handoff_pend_pop().fd;
-		if (hm->m_conf->c_mode == MODE_PROXY) {
-			master_fds(-1);		/* relay_adopt counts it */
+	while (queue.hr_n > 0) {
+		fd = handoff_ring_pop(&queue, 0).hs_fd;
+		if (master->m_conf->c_mode == MODE_PROXY)
 			relay_adopt(fd);
-		} else {
-			close(fd);
-			master_fds(-1);
-			hm->m_stats.refused++;
-		}
+		else
+			handoff_drop(fd, "shared mode has no use for it");
 	}
-	evtimer_del(pend_timer);
+	if (queue_timer != NULL)
+		evtimer_del(queue_timer);
 }
 
 /* Fast stop: every socket not yet handed off is closed. */
 void
 handoff_close_all(void)
 {
-	int	i;
+	struct handoff_worker	*hw;
+	int			 i;
 
-	if (hm == NULL || pend == NULL)
-		return;		/* never in handoff mode */
-	for (i = 0; i < hm->m_nworkers; i++) {
-		struct worker	*w = hm->m_workers[i];
-
-		while (w->w_nflight > 0) {
-			close(w->w_flight[w->w_flight_head].fd);
-			master_fds(-1);
-			w->w_flight_head = (w->w_flight_head + 1) %
-			    w->w_window;
-			w->w_nflight--;
-		}
-		if (w->w_acktimer != NULL)
-			evtimer_del(w->w_acktimer);
+	for (i = 0; i < master->m_nworkers; i++) {
+		if ((hw = master->m_workers[i]->w_handoff) == NULL)
+			continue;
+		handoff_ring_drop(&hw->hw_flight, "porter is stopping");
+		evtimer_del(hw->hw_acktimer);
 	}
-	handoff_pend_close_all();
-	evtimer_del(pend_timer);
+	handoff_ring_drop(&queue, "porter is stopping");
+	if (queue_timer != NULL)
+		evtimer_del(queue_timer);
 }

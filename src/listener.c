@@ -1,7 +1,10 @@
 /*
  * listener.c: listening sockets. Binding with clear errors, an accept loop
  * that hands out non-blocking close-on-exec sockets, pause/resume for
- * backpressure, and a short back-off when the process is out of fds.
+ * backpressure, and a short back-off when the process is out of fds. And
+ * the master's own sockets: bound once, never closed before it stops (so
+ * reloads and restarts refuse nobody), accepted on in proxy and handoff
+ * mode, and with reuseport one set per worker slot, kept across restarts.
  */
 #include "config.h"
 
@@ -33,20 +36,18 @@ struct listener {
 	void			*l_arg;
 };
 
+/* The master's listening sockets, and where it accepts on dups of them. */
+static int		 listen_fds[PORTER_MAX_LISTEN];
+static int		 nlistenfds;
+static struct listener	*accepting[PORTER_MAX_LISTEN];
+static int		 naccepting;
+static int		 paused;
+/* shared + reuseport: each worker slot's own sockets */
+static int		 slot_fds[PORTER_MAX_WORKERS][PORTER_MAX_LISTEN];
+static int		 slot_open[PORTER_MAX_WORKERS];
+
 static void	listener_accept_cb(evutil_socket_t, short, void *);
 static void	listener_backoff_cb(evutil_socket_t, short, void *);
-
-int
-socket_nonblock_cloexec(int fd)
-{
-	int	fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
-		return -1;
-	return 0;
-}
 
 /* A bound, listening, non-blocking socket, or -1 with *cause set. */
 int
@@ -207,4 +208,123 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		l->l_fn(s, (struct sockaddr *)&ss, len, l->l_arg);
 	}
+}
+
+/*
+ * Bind the conf's listening sockets (but with shared + reuseport, where
+ * each worker slot has its own, made by listener_slot_open).
+ */
+int
+listener_open(const struct conf *c, char **cause)
+{
+	int	fd;
+
+	if (c->c_mode == MODE_SHARED && c->c_reuseport)
+		return 0;
+	for (nlistenfds = 0; nlistenfds < c->c_nlisten; nlistenfds++) {
+		if ((fd = listener_bind(&c->c_listen[nlistenfds], 0, 0,
+		    cause)) == -1)
+			return -1;
+		listen_fds[nlistenfds] = fd;
+	}
+	return 0;
+}
+
+/*
+ * Accept where the mode wants the master to: on dups of the listening
+ * sockets in proxy and handoff mode, nowhere in shared mode. The sockets
+ * themselves stay open, so clients wait in the backlog meanwhile.
+ */
+void
+listener_serve(enum mode mode)
+{
+	int	i, fd;
+
+	for (i = 0; i < naccepting; i++)
+		listener_free(accepting[i]);
+	naccepting = 0;
+	paused = 0;
+	if (mode == MODE_SHARED)
+		return;
+	for (i = 0; i < nlistenfds; i++) {
+		if ((fd = fcntl(listen_fds[i], F_DUPFD_CLOEXEC, 0)) == -1 ||
+		    (accepting[i] = listener_new(master->m_base, fd,
+		    mode == MODE_PROXY ? relay_accept : handoff_accept,
+		    NULL)) == NULL)
+			fatal("cannot accept on %s",
+			    master->m_conf->c_listen[i].a_text);
+		naccepting++;
+	}
+}
+
+/* Accept (on) or not; 1 if that changed anything. */
+int
+listener_accepting(int on)
+{
+	int	i;
+
+	if (naccepting == 0 || paused == !on)
+		return 0;
+	paused = !on;
+	for (i = 0; i < naccepting; i++) {
+		if (on)
+			listener_resume(accepting[i]);
+		else
+			listener_pause(accepting[i]);
+	}
+	return 1;
+}
+
+/* Stop: every listening socket closes, the slots' too. */
+void
+listener_close_all(void)
+{
+	int	i;
+
+	for (i = 0; i < naccepting; i++)
+		listener_free(accepting[i]);
+	naccepting = 0;
+	for (i = 0; i < nlistenfds; i++)
+		close(listen_fds[i]);
+	nlistenfds = 0;
+	for (i = 0; i < PORTER_MAX_WORKERS; i++)
+		listener_slot_close(i);
+}
+
+/* Shared + reuseport: slot's own sockets, made once and kept. */
+int
+listener_slot_open(int slot, const struct conf *c, char **cause)
+{
+	int	i, fd;
+
+	if (!c->c_reuseport || slot_open[slot])
+		return 0;
+	for (i = 0; i < c->c_nlisten; i++) {
+		if ((fd = listener_bind(&c->c_listen[i], 0, 1, cause)) == -1) {
+			while (i-- > 0)
+				close(slot_fds[slot][i]);
+			return -1;
+		}
+		slot_fds[slot][i] = fd;
+	}
+	slot_open[slot] = c->c_nlisten;
+	return 0;
+}
+
+/* A slot gone for good gives its sockets up. */
+void
+listener_slot_close(int slot)
+{
+	int	i;
+
+	for (i = 0; i < slot_open[slot]; i++)
+		close(slot_fds[slot][i]);
+	slot_open[slot] = 0;
+}
+
+/* The listening sockets a shared-mode worker of slot gets. */
+const int *
+listener_slot_fds(int slot, const struct conf *c)
+{
+	return c->c_reuseport ? slot_fds[slot] : listen_fds;
 }

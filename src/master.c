@@ -1,8 +1,8 @@
 /*
- * master.c: the master process. Owns the listeners and the worker table:
- * starts workers (proc.c), uses them once they are ready, restarts them
- * with a back-off, replaces and retires them, gives up past restart_limit,
- * and handles signals.
+ * master.c: the master process. Owns the worker table: starts workers
+ * (proc.c), uses them once they are ready, restarts them with a back-off,
+ * replaces and retires them, gives up past restart_limit; keeps the
+ * counters every connection event goes through; handles signals and stops.
  */
 #include "config.h"
 
@@ -32,16 +32,6 @@
 
 struct master		*master;
 
-/*
- * The listening sockets, bound once and never closed before the master
- * stops: reloads and restarts refuse nobody. Where the master accepts
- * (proxy, handoff) a listener wraps a dup of each.
- */
-static int		 listen_fds[PORTER_MAX_LISTEN];
-static int		 nlistenfds;
-static struct listener	*listeners[PORTER_MAX_LISTEN];
-static int		 nlisteners;
-static int		 listeners_paused;
 static struct event	*ev_signal;	/* signalfd: no libevent signal state
 					   for forked workers to inherit */
 static int		 signal_fd = -1;
@@ -49,28 +39,24 @@ static struct event	*ev_stop;	/* graceful_timeout or kill timer */
 
 static void	master_spawn(struct worker *);
 static void	master_worker_free(struct worker *);
-static void	master_worker_load(struct worker *, const char *, size_t);
-static void	master_send_servers(struct worker *);
 static void	master_signal_workers(int);
 static void	master_stop(int, const char *);
+static void	master_stop_check(void);
 static void	master_reap(void);
 static void	master_replace(struct worker *, const char *);
-static void	master_reload_abort(const char *);
-static void	master_reload_commit(void);
-static int	master_pidfile(const char *);
 
 static const char *state_names[] = { "idle", "starting", "ready",
     "draining" };
 
 const char *
-worker_state_name(enum worker_state s)
+master_state_name(enum worker_state s)
 {
 	return state_names[s];
 }
 
 /* All state changes go through here, so the log tells the story. */
 void
-worker_set_state(struct worker *w, enum worker_state s)
+master_worker_set_state(struct worker *w, enum worker_state s)
 {
 	if (w->w_state == s)
 		return;
@@ -85,16 +71,6 @@ master_worker_usable(const struct worker *w, void *arg)
 {
 	(void)arg;
 	return w->w_state == WS_READY && w->w_gen == master->m_gen;
-}
-
-/* Milliseconds on a clock that never jumps. */
-uint64_t
-master_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Descriptors this process holds right now. */
@@ -114,7 +90,7 @@ master_count_fds(void)
 	return n - 1;		/* the directory's own fd */
 }
 
-void
+static void
 master_fds(int delta)
 {
 	master->m_dynfds += delta;
@@ -124,21 +100,20 @@ master_fds(int delta)
 }
 
 /*
- * Live client connections: the master's relays in proxy mode; in the other
- * modes what the workers last reported, plus sockets not yet handed off.
+ * Live client connections: the sockets the master holds (its relays, or
+ * sockets not yet handed off) and, where the workers accept or serve on
+ * their own, what they last reported.
  */
 unsigned int
 master_load(void)
 {
-	unsigned int	n = 0;
+	unsigned int	n = master->m_stats.active;
 	int		i;
 
 	if (master->m_conf->c_mode == MODE_PROXY)
-		return master->m_stats.active;
+		return n;
 	for (i = 0; i < master->m_nworkers; i++)
 		n += master->m_workers[i]->w_active;
-	if (master->m_conf->c_mode == MODE_HANDOFF)
-		n += handoff_unacked();
 	return n;
 }
 
@@ -149,22 +124,15 @@ master_load(void)
 void
 master_update_accepting(void)
 {
-	int	i, pause, full;
+	int	pause, full;
 
-	if (master->m_stopping || nlisteners == 0)
+	if (master->m_stopping)
 		return;
 	full = master_load() >= (unsigned int)master->m_conf->c_max_connections;
 	pause = full || (master->m_conf->c_mode == MODE_HANDOFF &&
 	    handoff_pending() > 0);
-	if (pause == listeners_paused)
+	if (!listener_accepting(!pause))
 		return;
-	listeners_paused = pause;
-	for (i = 0; i < nlisteners; i++) {
-		if (pause)
-			listener_pause(listeners[i]);
-		else
-			listener_resume(listeners[i]);
-	}
 	if (pause && full)
 		log_warnx("max_connections (%d) reached: not accepting",
 		    master->m_conf->c_max_connections);
@@ -173,25 +141,6 @@ master_update_accepting(void)
 		    "accepting");
 	else
 		log_debug("accepting again");
-}
-
-/* A client connection was accepted (proxy mode). */
-void
-master_client_open(void)
-{
-	master->m_stats.active++;
-	master_fds(1);
-	master_update_accepting();
-}
-
-void
-master_client_close(void)
-{
-	master->m_stats.active--;
-	master_fds(-1);
-	master_update_accepting();
-	if (master->m_stopping)
-		master_stop_check();
 }
 
 /*
@@ -205,7 +154,7 @@ master_knows_active(const struct worker *w)
 	return w->w_mode == MODE_PROXY || w->w_kind == WORKER_BUILTIN;
 }
 
-void
+static void
 master_worker_conn(struct worker *w, int delta)
 {
 	if (delta > 0)
@@ -216,6 +165,84 @@ master_worker_conn(struct worker *w, int delta)
 		w->w_active++;
 	else if (w->w_active > 0)
 		w->w_active--;
+}
+
+/*
+ * Connection events. relay.c and handoff.c report each event here, and
+ * only here do the counters, the fd count, the accepting state and a
+ * graceful stop move. A client socket the master holds is "active" from
+ * accepted until handed off, closed or refused.
+ */
+
+/* A client socket is the master's. */
+void
+master_conn_accepted(void)
+{
+	master->m_stats.accepted++;
+	master->m_stats.active++;
+	master_fds(1);
+	master_update_accepting();
+}
+
+/* Proxy: a socket to w is open; w stays allocated until it is detached. */
+void
+master_conn_attach(struct worker *w)
+{
+	w->w_holds++;
+	master_fds(1);
+}
+
+/* w may be freed on return. */
+void
+master_conn_detach(struct worker *w)
+{
+	master_fds(-1);
+	if (--w->w_holds == 0 && w->w_gone)
+		master_worker_free(w);
+}
+
+/* Proxy: a client is relayed to w. */
+void
+master_conn_relayed(struct worker *w)
+{
+	master->m_stats.relayed++;
+	master_worker_conn(w, 1);
+}
+
+/* The client socket left the master. */
+static void
+master_conn_gone(void)
+{
+	master->m_stats.active--;
+	master_fds(-1);
+	master_update_accepting();
+	if (master->m_stopping)
+		master_stop_check();
+}
+
+/* Handoff: w has the client; the master's copy is closed. */
+void
+master_conn_handed(struct worker *w)
+{
+	master->m_stats.handed_off++;
+	master_worker_conn(w, 1);
+	master_conn_gone();
+}
+
+/* Proxy: a relayed client left (w: whom it was relayed to). */
+void
+master_conn_closed(struct worker *w)
+{
+	master_worker_conn(w, -1);
+	master_conn_gone();
+}
+
+/* A client was closed before any worker served it. */
+void
+master_conn_refused(void)
+{
+	master->m_stats.refused++;
+	master_conn_gone();
 }
 
 /* How a worker of this kind is asked to finish its connections. */
@@ -232,7 +259,7 @@ master_worker_ready(struct worker *w)
 	if (w->w_state != WS_STARTING)
 		return;
 	evtimer_del(w->w_timer);
-	worker_set_state(w, WS_READY);
+	master_worker_set_state(w, WS_READY);
 	if (w->w_mode == MODE_PROXY)
 		log_info("worker %d (pid %ld) ready on port %d", w->w_id,
 		    (long)w->w_pid, w->w_port);
@@ -241,7 +268,7 @@ master_worker_ready(struct worker *w)
 	if (master->m_stopping == 2)
 		kill(w->w_pid, master_graceful_signal(w));
 	else if (w->w_gen != master->m_gen)
-		master_reload_commit();		/* when the last one is up */
+		reload_check();		/* commits when the last one is up */
 	else if (w->w_mode == MODE_PROXY)
 		relay_kick();
 	else if (w->w_mode == MODE_HANDOFF)
@@ -364,14 +391,6 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-master_ack_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	handoff_ack_timeout(arg);
-}
-
 /*
  * Shared mode: give the worker the listening socket(s), as Node's
  * child.send('server', server) does. The master keeps its copies, so
@@ -380,61 +399,17 @@ master_ack_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 master_send_servers(struct worker *w)
 {
-	static const char	msg[] = "{\"cmd\":\"NODE_HANDLE\","
-	    "\"type\":\"net.Server\",\"msg\":\"server\"}";
-	int			i, fd;
+	const int	*fds = listener_slot_fds(w->w_id, w->w_conf);
+	int		 i;
 
 	for (i = 0; i < w->w_conf->c_nlisten; i++) {
-		fd = w->w_conf->c_reuseport ? master->m_rpfds[w->w_id][i] :
-		    listen_fds[i];
-		if (channel_send(w->w_chan, msg, sizeof(msg) - 1, fd) == -1) {
+		if (ipc_send_server(w->w_chan, fds[i]) == -1) {
 			log_warnx("worker %d: cannot send the listening socket",
 			    w->w_id);
 			kill(w->w_pid, SIGKILL);
 			return;
 		}
 	}
-}
-
-/*
- * Proxy mode: a private port from the pool [base, base + 2 * workers),
- * base + id when free. Old and new processes of one worker coexist while
- * the old one drains, hence twice the worker count.
- */
-static int
-master_port_alloc(struct worker *w)
-{
-	struct addr	*a = &w->w_addr;
-	int		 base, n, i, p, k, used;
-
-	*a = w->w_conf->c_worker_ports;
-	if (a->a_ss.ss_family == AF_INET6)
-		base = ntohs(((struct sockaddr_in6 *)&a->a_ss)->sin6_port);
-	else
-		base = ntohs(((struct sockaddr_in *)&a->a_ss)->sin_port);
-	n = 2 * (master->m_nworkers > w->w_conf->c_workers ?
-	    master->m_nworkers : w->w_conf->c_workers);
-	for (k = -1; k < n; k++) {
-		p = k == -1 ? base + w->w_id : base + k;
-		if (p > 65535)
-			continue;
-		for (i = used = 0; i < master->m_nworkers && !used; i++)
-			used = master->m_workers[i] != w &&
-			    master->m_workers[i]->w_pid > 0 &&
-			    master->m_workers[i]->w_port == p;
-		if (used)
-			continue;
-		w->w_port = p;
-		if (a->a_ss.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&a->a_ss)->sin6_port =
-			    htons((in_port_t)p);
-		else
-			((struct sockaddr_in *)&a->a_ss)->sin_port =
-			    htons((in_port_t)p);
-		snprintf(a->a_text, sizeof(a->a_text), "port %d", p);
-		return 0;
-	}
-	return -1;
 }
 
 static void
@@ -445,25 +420,23 @@ master_spawn(struct worker *w)
 	const int	*lfds = NULL;
 	pid_t		 pid;
 
-	if (w->w_mode == MODE_PROXY && master_port_alloc(w) == -1) {
+	if (w->w_mode == MODE_PROXY && proc_port(w) == -1) {
 		log_warnx("worker %d: no free port in the worker_ports range",
 		    w->w_id);
 		goto retry;
 	}
 	/* Built-in and Node workers talk to the master; exec ones do not. */
 	chan = w->w_kind != WORKER_EXEC;
-	if (chan && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ==
-	    -1) {
+	if (chan && socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s: socketpair", __func__);
 		goto retry;
 	}
 	if (w->w_kind == WORKER_EXEC && w->w_mode == MODE_SHARED) {
-		lfds = c->c_reuseport ? master->m_rpfds[w->w_id] : listen_fds;
+		lfds = listener_slot_fds(w->w_id, c);
 		nl = c->c_nlisten;
 	}
-	if (chan && socket_nonblock_cloexec(sv[1]) == -1)
-		log_warn("%s: fcntl", __func__);
-	pid = proc_spawn(master, w, sv[1], lfds, nl);
+	pid = proc_spawn(w, sv[1], lfds, nl);
 	if (sv[1] != -1)
 		close(sv[1]);
 	if (pid == -1) {
@@ -472,16 +445,15 @@ master_spawn(struct worker *w)
 		goto retry;
 	}
 	w->w_pid = pid;
-	if (chan && (socket_nonblock_cloexec(sv[0]) == -1 || (w->w_chan =
-	    channel_new(master->m_base, sv[0], master_msg_cb,
-	    master_chan_close_cb, w)) == NULL)) {
+	if (chan && (w->w_chan = channel_new(master->m_base, sv[0],
+	    master_msg_cb, master_chan_close_cb, w)) == NULL) {
 		log_warnx("%s: cannot set up worker %d's channel", __func__,
 		    w->w_id);
 		close(sv[0]);
 		kill(pid, SIGKILL);	/* reaped and restarted as usual */
 	}
-	gettimeofday(&w->w_started, NULL);
-	worker_set_state(w, WS_STARTING);
+	w->w_started = clock_ms();
+	master_worker_set_state(w, WS_STARTING);
 	timer_arm(w->w_timer, c->c_ready_timeout);
 	if (w->w_mode == MODE_SHARED && w->w_chan != NULL)
 		master_send_servers(w);
@@ -499,7 +471,6 @@ master_worker_new(struct conf *c, int id, unsigned int gen)
 {
 	struct worker	*w;
 	char		*cause = NULL;
-	int		 i;
 
 	static uint64_t	 serial;
 
@@ -511,27 +482,18 @@ master_worker_new(struct conf *c, int id, unsigned int gen)
 	w->w_conf = conf_ref(c);
 	w->w_kind = c->c_worker;
 	w->w_mode = c->c_mode;
-	w->w_window = c->c_handoff_window;
 	w->w_execfd = w->w_probefd = -1;
 	w->w_timer = evtimer_new(master->m_base, master_worker_timer_cb, w);
 	if (w->w_timer == NULL)
 		goto fail;
-	if (w->w_mode == MODE_HANDOFF && ((w->w_flight = calloc(
-	    (size_t)w->w_window, sizeof(*w->w_flight))) == NULL ||
-	    (w->w_acktimer = evtimer_new(master->m_base, master_ack_timer_cb,
-	    w)) == NULL))
+	if (w->w_mode == MODE_HANDOFF && (w->w_handoff =
+	    handoff_worker_new(w, c->c_handoff_window)) == NULL)
 		goto fail;
-	/* Shared + reuseport: the slot's own listeners, made once. */
-	for (i = 0; w->w_mode == MODE_SHARED && c->c_reuseport &&
-	    i < c->c_nlisten; i++) {
-		if (master->m_rpfds[id][i] != -1)
-			continue;
-		if ((master->m_rpfds[id][i] = listener_bind(&c->c_listen[i], 0,
-		    1, &cause)) == -1) {
-			log_warnx("%s", cause);
-			free(cause);
-			goto fail;
-		}
+	if (w->w_mode == MODE_SHARED && listener_slot_open(id, c, &cause) ==
+	    -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		goto fail;
 	}
 	return w;
 
@@ -551,9 +513,7 @@ master_worker_free(struct worker *w)
 	channel_free(w->w_chan);
 	if (w->w_timer != NULL)
 		event_free(w->w_timer);
-	if (w->w_acktimer != NULL)
-		event_free(w->w_acktimer);
-	free(w->w_flight);
+	handoff_worker_free(w->w_handoff);
 	conf_unref(w->w_conf);
 	free(w);
 }
@@ -573,20 +533,6 @@ master_worker_insert(struct worker *w, int after)
 	master->m_workers[after + 1] = w;
 	master->m_nworkers++;
 	return 0;
-}
-
-/* A relay points at w: it stays allocated until released. */
-void
-master_worker_hold(struct worker *w)
-{
-	w->w_holds++;
-}
-
-void
-master_worker_release(struct worker *w)
-{
-	if (--w->w_holds == 0 && w->w_gone)
-		master_worker_free(w);
 }
 
 /* Out of the table; freed now, or when the last relay lets go. */
@@ -609,11 +555,7 @@ master_worker_remove(struct worker *w)
 			if (master->m_workers[i]->w_id == w->w_id)
 				break;
 		if (i == master->m_nworkers)
-			for (i = 0; i < PORTER_MAX_LISTEN; i++)
-				if (master->m_rpfds[w->w_id][i] != -1) {
-					close(master->m_rpfds[w->w_id][i]);
-					master->m_rpfds[w->w_id][i] = -1;
-				}
+			listener_slot_close(w->w_id);
 	}
 	if (w->w_holds > 0) {
 		w->w_gone = 1;
@@ -636,7 +578,7 @@ static int
 master_count_restart(void)
 {
 	struct conf	*c = master->m_conf;
-	uint64_t	 now = master_now();
+	uint64_t	 now = clock_ms();
 	int		 i, n = 0;
 
 	for (i = 0; i < master->m_nrestarts; i++)
@@ -667,7 +609,7 @@ void
 master_retire(struct worker *w, int tell)
 {
 	w->w_retiring = 1;
-	worker_set_state(w, WS_DRAINING);
+	master_worker_set_state(w, WS_DRAINING);
 	if (w->w_pid <= 0) {
 		master_worker_remove(w);
 		return;
@@ -713,13 +655,9 @@ master_replace(struct worker *w, const char *why)
 static void
 master_exited(struct worker *w, int status)
 {
-	struct timeval	 now, age;
-	long		 ms;
-	int		 delay;
+	uint64_t	ms = clock_ms() - w->w_started;
+	int		delay;
 
-	gettimeofday(&now, NULL);
-	timersub(&now, &w->w_started, &age);
-	ms = age.tv_sec * 1000 + age.tv_usec / 1000;
 	if (w->w_retiring || master->m_stopping) {
 		/* Asked to go: however it went is how it was meant to. */
 		if (WIFSIGNALED(status))
@@ -731,11 +669,12 @@ master_exited(struct worker *w, int status)
 			    w->w_id, (long)w->w_pid, WEXITSTATUS(status));
 	} else if (WIFSIGNALED(status))
 		log_warnx("worker %d (pid %ld) killed by signal %d (%s) "
-		    "after %ld ms", w->w_id, (long)w->w_pid, WTERMSIG(status),
-		    strsignal(WTERMSIG(status)), ms);
+		    "after %llu ms", w->w_id, (long)w->w_pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), (unsigned long long)ms);
 	else
 		log_warnx("worker %d (pid %ld) exited with status %d after "
-		    "%ld ms", w->w_id, (long)w->w_pid, WEXITSTATUS(status), ms);
+		    "%llu ms", w->w_id, (long)w->w_pid, WEXITSTATUS(status),
+		    (unsigned long long)ms);
 	proc_forget(w);
 	if (w->w_chan != NULL) {
 		channel_free(w->w_chan);
@@ -748,19 +687,18 @@ master_exited(struct worker *w, int status)
 		w->w_active = 0;
 		w->w_accepted_base = w->w_accepted;
 	}
-	if (w->w_mode == MODE_HANDOFF)
-		handoff_reclaim(w);
+	handoff_reclaim(w);
 	if (!w->w_retiring && master->m_next != NULL &&
 	    w->w_gen != master->m_gen) {
 		/* A new worker died while a reload waited for it. */
 		w->w_retiring = 1;
-		master_reload_abort("a new worker exited before it was ready");
+		reload_abort("a new worker exited before it was ready");
 	}
 	if (w->w_retiring) {
 		master_worker_remove(w);
 		return;
 	}
-	worker_set_state(w, WS_IDLE);
+	master_worker_set_state(w, WS_IDLE);
 	if (master->m_stopping)
 		return;
 
@@ -785,12 +723,32 @@ master_exited(struct worker *w, int status)
 	timer_arm(w->w_timer, delay);
 }
 
+/*
+ * While stopping: leave the loop once every worker is gone and, on a
+ * graceful stop, no client waits on the master (but for sockets queued
+ * for a handoff that no worker is left to take).
+ */
+static void
+master_exit_check(void)
+{
+	int	i;
+
+	if (!master->m_stopping)
+		return;
+	for (i = 0; i < master->m_nworkers; i++)
+		if (master->m_workers[i]->w_pid > 0)
+			return;
+	if (master->m_stopping == 1 ||
+	    master->m_stats.active == handoff_pending())
+		event_base_loopexit(master->m_base, NULL);
+}
+
 /* Collect exited children; while stopping, leave once all are gone. */
 static void
 master_reap(void)
 {
 	pid_t	pid;
-	int	status, i, alive;
+	int	status, i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < master->m_nworkers; i++)
@@ -799,32 +757,25 @@ master_reap(void)
 				break;
 			}
 	}
-	if (!master->m_stopping)
-		return;
-	for (i = alive = 0; i < master->m_nworkers; i++)
-		if (master->m_workers[i]->w_pid > 0)
-			alive++;
-	if (alive == 0 && (master->m_stopping == 1 ||
-	    master->m_stats.active == 0))
-		event_base_loopexit(master->m_base, NULL);
+	master_exit_check();
 }
 
 /*
- * Graceful stop, step by step: once no socket waits to be handed off, the
- * workers are told to finish; once they and the relays are done, the loop
- * ends.
+ * Graceful stop, step by step: once the master holds no client (in
+ * handoff mode, every accepted socket is handed off), the workers are told
+ * to finish; once they and the relays are done, the loop ends.
  */
-void
+static void
 master_stop_check(void)
 {
 	if (master->m_stopping != 2)
 		return;
 	if (!master->m_quit_sent && (master->m_conf->c_mode != MODE_HANDOFF ||
-	    handoff_unacked() == 0)) {
+	    master->m_stats.active == 0)) {
 		master->m_quit_sent = 1;
 		master_signal_workers(0);
 	}
-	master_reap();
+	master_exit_check();
 }
 
 /* sig 0: each worker's own graceful signal. */
@@ -873,13 +824,8 @@ master_stop(int how, const char *why)
 	log_info("%s stop (%s)", how == 1 ? "fast" : "graceful", why);
 	master->m_stopping = how;
 	if (master->m_next != NULL)
-		master_reload_abort("stopping");
-	for (i = 0; i < nlisteners; i++)
-		listener_free(listeners[i]);
-	nlisteners = 0;
-	for (i = 0; i < nlistenfds; i++)
-		close(listen_fds[i]);
-	nlistenfds = 0;
+		reload_abort("stopping");
+	listener_close_all();
 	for (i = 0; i < master->m_nworkers; i++)
 		if (master->m_workers[i]->w_state == WS_IDLE)
 			evtimer_del(master->m_workers[i]->w_timer);
@@ -895,35 +841,8 @@ master_stop(int how, const char *why)
 	}
 }
 
-/*
- * Accept where the mode wants the master to: listeners on dups of the
- * listening sockets in proxy and handoff mode, none in shared mode. The
- * sockets themselves stay open, so clients wait in the backlog meanwhile.
- */
-static void
-master_accept_mode(enum mode mode)
-{
-	int	i, fd;
-
-	for (i = 0; i < nlisteners; i++)
-		listener_free(listeners[i]);
-	nlisteners = 0;
-	listeners_paused = 0;
-	if (mode == MODE_SHARED)
-		return;
-	for (i = 0; i < nlistenfds; i++) {
-		if ((fd = fcntl(listen_fds[i], F_DUPFD_CLOEXEC, 0)) == -1 ||
-		    (listeners[i] = listener_new(master->m_base, fd,
-		    mode == MODE_PROXY ? relay_accept : handoff_accept,
-		    NULL)) == NULL)
-			fatal("cannot accept on %s",
-			    master->m_conf->c_listen[i].a_text);
-		nlisteners++;
-	}
-}
-
 /* Make and start the workers of a conf's generation. */
-static int
+int
 master_start_workers(struct conf *c, unsigned int gen)
 {
 	struct worker	*w;
@@ -939,163 +858,6 @@ master_start_workers(struct conf *c, unsigned int gen)
 		master_spawn(w);
 	}
 	return 0;
-}
-
-/*
- * SIGHUP: read the conf again. A bad one is logged and the running one
- * kept. A good one starts its own workers; once all are ready, it takes
- * over and the old workers finish their connections and leave
- * (master_reload_commit). The listening sockets never close.
- */
-static void
-master_reload(void)
-{
-	struct conf	*nc, *oc = master->m_conf;
-	char		*cause = NULL;
-	const char	*why = NULL;
-
-	if (master->m_stopping)
-		return;
-	if (master->m_next != NULL) {
-		log_warnx("reload: one is under way already; ignored");
-		return;
-	}
-	log_info("reload: reading %s", master->m_confpath);
-	if ((nc = conf_read(master->m_confpath, &master->m_overrides,
-	    &cause)) == NULL) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    cause ? cause : "bad configuration");
-		free(cause);
-		return;
-	}
-	if (!conf_same_listen(oc, nc))
-		why = "listen cannot change by reload (that would close the "
-		    "listening sockets): restart porter for that";
-	else if (oc->c_reuseport != nc->c_reuseport)
-		why = "reuseport cannot change by reload: restart porter for "
-		    "that";
-	else if (proc_setup_user(nc->c_user) == -1)
-		why = "bad user";
-	else if (proc_check_worker(nc) == -1)
-		why = "the new workers could not start";
-	if (why != NULL) {
-		log_warnx("reload: %s; keeping the running configuration", why);
-		proc_setup_user(oc->c_user);
-		conf_unref(nc);
-		return;
-	}
-	if (nc->c_relay_threads != oc->c_relay_threads) {
-		log_warnx("reload: relay_threads takes effect at the next "
-		    "start; keeping %d", oc->c_relay_threads);
-		nc->c_relay_threads = oc->c_relay_threads;
-	}
-	if (nc->c_mode == MODE_HANDOFF && handoff_init(master) == -1) {
-		log_warnx("reload: out of memory; keeping the running "
-		    "configuration");
-		conf_unref(nc);
-		return;
-	}
-	master->m_next = nc;
-	log_info("reload: starting %d %s worker%s in %s mode", nc->c_workers,
-	    conf_worker_name(nc->c_worker), nc->c_workers == 1 ? "" : "s",
-	    conf_mode_name(nc->c_mode));
-	if (master_start_workers(nc, master->m_gen + 1) == -1)
-		master_reload_abort("cannot make the new workers");
-}
-
-/* The new generation is up (all of it): it takes over. */
-static void
-master_reload_commit(void)
-{
-	struct conf	*oc = master->m_conf, *nc = master->m_next;
-	struct worker	*old[PORTER_MAX_WORKERS];
-	uint64_t	*rs;
-	int		 i, n = 0, status_changed;
-
-	if (nc == NULL)
-		return;
-	for (i = 0; i < master->m_nworkers; i++)
-		if (master->m_workers[i]->w_gen != master->m_gen &&
-		    !master->m_workers[i]->w_retiring &&
-		    master->m_workers[i]->w_state != WS_READY)
-			return;			/* not all up yet */
-
-	master->m_conf = nc;
-	master->m_next = NULL;
-	master->m_gen++;
-	master->m_balance.b_kind = nc->c_balance;
-	if (oc->c_mode != nc->c_mode) {
-		master_accept_mode(nc->c_mode);
-		if (oc->c_mode == MODE_HANDOFF)
-			handoff_migrate();
-	}
-	if (nc->c_restart_limit != oc->c_restart_limit &&
-	    (rs = calloc((size_t)nc->c_restart_limit, sizeof(*rs))) != NULL) {
-		free(master->m_restarts);
-		master->m_restarts = rs;
-		master->m_nrestarts = 0;
-	}
-	status_changed = oc->c_status_on != nc->c_status_on ||
-	    (nc->c_status_on && (oc->c_status.a_len != nc->c_status.a_len ||
-	    memcmp(&oc->c_status.a_ss, &nc->c_status.a_ss,
-	    nc->c_status.a_len) != 0));
-	if (status_changed) {
-		char	*cause = NULL;
-
-		status_stop();
-		if (nc->c_status_on && status_start(master, &cause) == -1) {
-			log_warnx("reload: status: %s", cause);
-			free(cause);
-		}
-	}
-	if (nc->c_pidfile != NULL && (oc->c_pidfile == NULL ||
-	    strcmp(oc->c_pidfile, nc->c_pidfile) != 0)) {
-		if (oc->c_pidfile != NULL)
-			unlink(oc->c_pidfile);
-		master_pidfile(nc->c_pidfile);
-	}
-
-	/* Retiring may remove a worker from the table: work on a copy. */
-	for (i = 0; i < master->m_nworkers; i++)
-		if (master->m_workers[i]->w_gen != master->m_gen &&
-		    !master->m_workers[i]->w_retiring)
-			old[n++] = master->m_workers[i];
-	for (i = 0; i < n; i++)
-		master_retire(old[i], 1);
-	log_info("reload: done; %d old worker%s finishing", n,
-	    n == 1 ? "" : "s");
-	conf_unref(oc);
-	if (nc->c_mode == MODE_PROXY)
-		relay_kick();
-	else if (nc->c_mode == MODE_HANDOFF)
-		handoff_kick();
-	master_update_accepting();
-}
-
-/* The reload cannot finish: its workers go, the running ones stay. */
-static void
-master_reload_abort(const char *why)
-{
-	struct worker	*w, *gone[PORTER_MAX_WORKERS];
-	int		 i, n = 0;
-
-	if (master->m_next == NULL)
-		return;
-	log_warnx("reload failed: %s; keeping the running configuration",
-	    why);
-	for (i = 0; i < master->m_nworkers; i++) {
-		w = master->m_workers[i];
-		if (w->w_gen != master->m_gen && !w->w_retiring)
-			gone[n++] = w;
-	}
-	for (i = 0; i < n; i++) {
-		if (gone[i]->w_pid > 0)
-			kill(gone[i]->w_pid, SIGKILL);
-		master_retire(gone[i], 0);
-	}
-	proc_setup_user(master->m_conf->c_user);
-	conf_unref(master->m_next);
-	master->m_next = NULL;
 }
 
 /* SIGTTIN: one worker more; SIGTTOU: one fewer, gracefully. */
@@ -1158,7 +920,7 @@ master_signal(int sig)
 		master_stop(2, strsignal(sig));
 		break;
 	case SIGHUP:
-		master_reload();
+		reload_start();
 		break;
 	case SIGUSR1:
 		log_info("SIGUSR1: nothing to reopen, logs go to stderr");
@@ -1181,7 +943,7 @@ master_signal_cb(evutil_socket_t fd, short what, void *arg)
 		master_signal((int)si.ssi_signo);
 }
 
-static int
+int
 master_pidfile(const char *path)
 {
 	char	buf[32];
@@ -1224,28 +986,69 @@ master_rlimit(const struct conf *c)
 		    c->c_max_connections);
 }
 
-/* Run the master until it stops; returns the exit code. */
-int
-master_run(struct conf *c, const char *confpath, const struct overrides *o)
+/* Signals come through a signalfd, read in the loop. */
+static void
+master_signals(void)
 {
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP,
 	    SIGUSR1, SIGTTIN, SIGTTOU };
 	sigset_t	 set;
-	char		*cause = NULL;
 	size_t		 i;
-	int		 fd, n;
+
+	sigemptyset(&set);
+	for (i = 0; i < nitems(sigs); i++)
+		sigaddset(&set, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) ==
+	    -1 || (ev_signal = event_new(master->m_base, signal_fd,
+	    EV_READ | EV_PERSIST, master_signal_cb, NULL)) == NULL ||
+	    event_add(ev_signal, NULL) == -1)
+		fatal("cannot set up signal handling");
+}
+
+/* Stopped: everything goes. */
+static void
+master_free(void)
+{
+	status_stop();
+	relay_close_all();
+	relay_threads_stop();		/* before any worker struct goes */
+	handoff_close_all();
+	handoff_free();
+	while (master->m_nworkers > 0)
+		master_worker_free(master->m_workers[--master->m_nworkers]);
+	listener_close_all();
+	event_free(ev_signal);
+	close(signal_fd);
+	event_free(ev_stop);
+	if (master->m_conf->c_pidfile != NULL)
+		unlink(master->m_conf->c_pidfile);
+	conf_unref(master->m_conf);
+	event_base_free(master->m_base);
+	if (master->m_exefd != -1)
+		close(master->m_exefd);
+	free(master->m_restarts);
+	free(master);
+	master = NULL;
+}
+
+/* Run the master until it stops; returns the exit code. */
+int
+master_run(struct conf *c, const char *confpath, const struct overrides *o)
+{
+	char	*cause = NULL;
+	int	 rv;
 
 	if ((master = calloc(1, sizeof(*master))) == NULL)
 		fatal("calloc");
 	master->m_conf = conf_ref(c);
 	master->m_confpath = confpath;
 	master->m_overrides = *o;
-	memset(master->m_rpfds, -1, sizeof(master->m_rpfds));
 	master->m_pid = getpid();
 	/* Built-in workers exec this binary (proc.c); -1: they run forked. */
 	master->m_exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	master->m_balance.b_kind = c->c_balance;
-	gettimeofday(&master->m_started, NULL);
+	master->m_started = clock_ms();
 	if ((master->m_restarts = calloc((size_t)c->c_restart_limit,
 	    sizeof(uint64_t))) == NULL)
 		fatal("calloc");
@@ -1256,38 +1059,20 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	master_rlimit(c);
 	signal(SIGPIPE, SIG_IGN);
 
-	relay_init(master);
-	if (c->c_mode == MODE_HANDOFF && handoff_init(master) == -1)
+	if (c->c_mode == MODE_HANDOFF && handoff_init() == -1)
 		fatalx("out of memory");
-	/*
-	 * The listening sockets (but with reuseport, where each worker slot
-	 * has its own, made with its first worker).
-	 */
-	for (n = 0; n < c->c_nlisten && !(c->c_mode == MODE_SHARED &&
-	    c->c_reuseport); n++) {
-		if ((fd = listener_bind(&c->c_listen[n], 0, 0, &cause)) ==
-		    -1) {
-			log_warnx("%s", cause);
-			free(cause);
-			return EXIT_START;
-		}
-		listen_fds[nlistenfds++] = fd;
+	if (listener_open(c, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return EXIT_START;
 	}
-	master_accept_mode(c->c_mode);
+	listener_serve(c->c_mode);
 	if (c->c_status_on && status_start(master, &cause) == -1) {
 		log_warnx("status: %s", cause);
 		free(cause);
 		return EXIT_START;
 	}
-	sigemptyset(&set);
-	for (i = 0; i < nitems(sigs); i++)
-		sigaddset(&set, sigs[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
-	    (signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) ==
-	    -1 || (ev_signal = event_new(master->m_base, signal_fd,
-	    EV_READ | EV_PERSIST, master_signal_cb, NULL)) == NULL ||
-	    event_add(ev_signal, NULL) == -1)
-		fatal("cannot set up signal handling");
+	master_signals();
 	if ((ev_stop = evtimer_new(master->m_base, master_stop_timer_cb,
 	    NULL)) == NULL)
 		fatalx("evtimer_new failed");
@@ -1309,36 +1094,8 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	    c->c_listen[0].a_text, c->c_nlisten > 1 ? " and more" : "");
 	event_base_dispatch(master->m_base);
 
-	/* Stopped: everything below is tidying up. */
-	status_stop();
-	relay_close_all();
-	relay_threads_stop();		/* before any worker struct goes */
-	handoff_close_all();
-	handoff_free();
-	while (master->m_nworkers > 0)
-		master_worker_free(master->m_workers[--master->m_nworkers]);
-	for (n = 0; n < nlisteners; n++)
-		listener_free(listeners[n]);
-	for (n = 0; n < nlistenfds; n++)
-		close(listen_fds[n]);
-	for (n = 0; n < PORTER_MAX_WORKERS * PORTER_MAX_LISTEN; n++)
-		if (master->m_rpfds[n / PORTER_MAX_LISTEN][n % PORTER_MAX_LISTEN]
-		    != -1)
-			close(master->m_rpfds[n / PORTER_MAX_LISTEN]
-			    [n % PORTER_MAX_LISTEN]);
-	event_free(ev_signal);
-	close(signal_fd);
-	event_free(ev_stop);
-	if (master->m_conf->c_pidfile != NULL)
-		unlink(master->m_conf->c_pidfile);
-	conf_unref(master->m_conf);
-	event_base_free(master->m_base);
-	if (master->m_exefd != -1)
-		close(master->m_exefd);
-	free(master->m_restarts);
-	n = master->m_exitcode;
-	log_info("exiting with status %d", n);
-	free(master);
-	master = NULL;
-	return n;
+	rv = master->m_exitcode;
+	master_free();
+	log_info("exiting with status %d", rv);
+	return rv;
 }

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 
 #include <stdarg.h>
@@ -31,11 +32,8 @@ struct event;
 /* Arm a libevent timer ms milliseconds from now (an int or a long). */
 #define timer_arm(ev, ms) do {						\
 	struct timeval	 timer_tv_;					\
-	long long	 timer_ms_ = (long long)(ms);			\
 									\
-	timer_tv_.tv_sec = (time_t)(timer_ms_ / 1000);			\
-	timer_tv_.tv_usec = (suseconds_t)((timer_ms_ % 1000) * 1000);	\
-	evtimer_add((ev), &timer_tv_);					\
+	evtimer_add((ev), clock_tv((long long)(ms), &timer_tv_));	\
 } while (0)
 
 /* Exit codes, part of the interface (design.md). */
@@ -225,11 +223,7 @@ enum worker_state {
 	WS_READY,		/* takes connections */
 	WS_DRAINING,		/* finishing its connections, takes no more */
 };
-struct flight {				/* a socket sent, not acknowledged */
-	int			 fd;
-	int			 tries;		/* workers it was sent to */
-	uint64_t		 since;		/* ms: waiting since */
-};
+struct handoff_worker;
 struct worker {
 	int			 w_id;		/* slot: shown, and in port + id */
 	uint64_t		 w_serial;	/* unique to this struct */
@@ -237,7 +231,6 @@ struct worker {
 	enum worker_state	 w_state;
 	enum worker_kind	 w_kind;	/* fixed when made: a reload */
 	enum mode		 w_mode;	/* may change them for new ones */
-	int			 w_window;	/* handoff_window */
 	int			 w_retiring;	/* draining, not to be restarted */
 	unsigned int		 w_gen;		/* conf generation (reloads) */
 	unsigned int		 w_holds;	/* relays pointing here */
@@ -252,22 +245,19 @@ struct worker {
 	struct event		*w_probeev;
 	unsigned int		 w_active;	/* live connections */
 	uint64_t		 w_accepted;
+	uint64_t		 w_accepted_base; /* before this process (shared) */
 	unsigned int		 w_restarts;
 	unsigned int		 w_failures;	/* early deaths in a row */
-	struct timeval		 w_started;
+	uint64_t		 w_started;	/* ms (clock_ms) */
 	struct event		*w_timer;	/* back-off, ready wait, grace */
-	uint64_t		 w_accepted_base; /* before this process (shared) */
-	struct flight		*w_flight;	/* handoff: ring, handoff_window */
-	int			 w_flight_head;
-	int			 w_nflight;
-	struct event		*w_acktimer;	/* handoff: oldest must be acked */
+	struct handoff_worker	*w_handoff;	/* handoff mode's, or NULL */
 };
 struct master_stats {
 	uint64_t	accepted;
 	uint64_t	relayed;
 	uint64_t	handed_off;
 	uint64_t	refused;
-	unsigned int	active;
+	unsigned int	active;		/* client sockets the master holds */
 	int		peak_fds;
 };
 struct master {
@@ -281,7 +271,7 @@ struct master {
 	int			 m_nworkers;
 	struct balance		 m_balance;
 	struct master_stats	 m_stats;
-	struct timeval		 m_started;
+	uint64_t		 m_started;	/* ms (clock_ms) */
 	int			 m_stopping;	/* 1 fast, 2 graceful */
 	int			 m_quit_sent;	/* graceful: workers told */
 	int			 m_exitcode;
@@ -292,37 +282,41 @@ struct master {
 	unsigned int		 m_gen;		/* workers taking connections */
 	struct conf		*m_next;	/* reload under way: its conf */
 	struct overrides	 m_overrides;
-	/* shared + reuseport: each worker slot's own listening sockets,
-	 * kept across restarts and reloads */
-	int			 m_rpfds[PORTER_MAX_WORKERS][PORTER_MAX_LISTEN];
 };
 extern struct master	*master;
 int		 master_run(struct conf *, const char *, const struct overrides *);
-const char	*worker_state_name(enum worker_state);
+const char	*master_state_name(enum worker_state);
+void		 master_worker_set_state(struct worker *, enum worker_state);
 int		 master_worker_usable(const struct worker *, void *);
 int		 master_worker_port(const struct worker *);
 int		 master_knows_active(const struct worker *);
 void		 master_worker_ready(struct worker *);
+int		 master_start_workers(struct conf *, unsigned int);
 void		 master_retire(struct worker *, int);
-void		 master_worker_hold(struct worker *);
-void		 master_worker_release(struct worker *);
-void		 master_client_open(void);
-void		 master_client_close(void);
-void		 master_worker_conn(struct worker *, int);
 void		 master_update_accepting(void);
-void		 master_stop_check(void);
 unsigned int	 master_load(void);
-void		 worker_set_state(struct worker *, enum worker_state);
-void		 master_fds(int);
 int		 master_count_fds(void);
-uint64_t	 master_now(void);
+int		 master_pidfile(const char *);
+/* connection events: the one door to the counters, fds and accepting */
+void		 master_conn_accepted(void);
+void		 master_conn_attach(struct worker *);
+void		 master_conn_detach(struct worker *);
+void		 master_conn_relayed(struct worker *);
+void		 master_conn_handed(struct worker *);
+void		 master_conn_closed(struct worker *);
+void		 master_conn_refused(void);
+
+/* reload.c */
+void		 reload_start(void);
+void		 reload_check(void);
+void		 reload_abort(const char *);
 
 /* proc.c */
 int		 proc_setup_user(const char *);
 int		 proc_user_access(const char *, int);
 int		 proc_check_worker(const struct conf *);
-pid_t		 proc_spawn(struct master *, struct worker *, int, const int *,
-		    int);
+int		 proc_port(struct worker *);
+pid_t		 proc_spawn(struct worker *, int, const int *, int);
 void		 proc_forget(struct worker *);
 void		 proc_probe(struct worker *);
 
@@ -336,24 +330,29 @@ struct listener	*listener_new(struct event_base *, int, listener_accept_fn,
 void		 listener_free(struct listener *);
 void		 listener_pause(struct listener *);
 void		 listener_resume(struct listener *);
-int		 socket_nonblock_cloexec(int);
+int		 listener_open(const struct conf *, char **);
+void		 listener_serve(enum mode);
+int		 listener_accepting(int);
+void		 listener_close_all(void);
+int		 listener_slot_open(int, const struct conf *, char **);
+void		 listener_slot_close(int);
+const int	*listener_slot_fds(int, const struct conf *);
 
 /* handoff.c */
-int		 handoff_init(struct master *);
+int		 handoff_init(void);
 void		 handoff_free(void);
+struct handoff_worker *handoff_worker_new(struct worker *, int);
+void		 handoff_worker_free(struct handoff_worker *);
 void		 handoff_accept(int, struct sockaddr *, socklen_t, void *);
 void		 handoff_ack(struct worker *);
 void		 handoff_nack(struct worker *);
 void		 handoff_reclaim(struct worker *);
-void		 handoff_ack_timeout(struct worker *);
 void		 handoff_kick(void);
 void		 handoff_close_all(void);
 void		 handoff_migrate(void);
-unsigned int	 handoff_unacked(void);
 unsigned int	 handoff_pending(void);
 
 /* relay.c */
-void		 relay_init(struct master *);
 void		 relay_accept(int, struct sockaddr *, socklen_t, void *);
 void		 relay_kick(void);
 void		 relay_adopt(int);
@@ -364,5 +363,24 @@ void		 relay_close_all(void);
 /* status.c */
 int	status_start(struct master *, char **);
 void	status_stop(void);
+
+/* ipc.c */
+int	ipc_send_socket(struct channel *, int);
+int	ipc_send_server(struct channel *, int);
+int	ipc_send_ready(struct channel *, pid_t);
+int	ipc_send_ack(struct channel *);
+int	ipc_send_nack(struct channel *);
+int	ipc_send_load(struct channel *, unsigned int, uint64_t);
+int	ipc_send_suicide(struct channel *);
+
+/* clock.c */
+uint64_t	 clock_ms(void);
+struct timeval	*clock_tv(long long, struct timeval *);
+
+/* addr.c */
+int	addr_port(const struct addr *);
+void	addr_set_port(struct addr *, int);
+int	addr_eq(const struct addr *, const struct addr *);
+int	addr_overlaps(const struct addr *, const struct addr *);
 
 #endif /* PORTER_H */

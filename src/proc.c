@@ -39,8 +39,7 @@ static void	proc_exec_cb(evutil_socket_t, short, void *);
 static void	proc_probe_cb(evutil_socket_t, short, void *);
 static void	proc_probe_timer_cb(evutil_socket_t, short, void *);
 static void	proc_probe_later(struct worker *);
-static __dead void proc_exec_builtin(struct master *, struct worker *,
-		    const int *, int);
+static __dead void proc_exec_builtin(struct worker *, const int *, int);
 
 /* Workers started by root run as user; the check happens once, here. */
 int
@@ -181,15 +180,14 @@ proc_child_fds(pid_t master_pid, const int *keep, int nkeep, int errfd)
  * in PORTER_WORKER_* variables, as Node announces NODE_CHANNEL_FD.
  */
 static __dead void
-proc_exec_builtin(struct master *m, struct worker *w, const int *keep,
-    int nkeep)
+proc_exec_builtin(struct worker *w, const int *keep, int nkeep)
 {
 	const struct conf	*c = w->w_conf;
 	char			 buf[64], name[32];
 	char			*argv[2];
 	int			 exefd;
 
-	exefd = proc_child_fds(m->m_pid, keep, nkeep, m->m_exefd);
+	exefd = proc_child_fds(master->m_pid, keep, nkeep, master->m_exefd);
 	if (exefd == -1)
 		worker_main(w->w_id, 3, w->w_mode, w->w_port, c);
 	snprintf(buf, sizeof(buf), "%d", w->w_id);
@@ -211,7 +209,8 @@ proc_exec_builtin(struct master *m, struct worker *w, const int *keep,
 	worker_main(w->w_id, 3, w->w_mode, w->w_port, c);
 }
 
-/* argv for an exec or node worker, with {port} replaced. */
+/* argv for an exec or node worker, with {port} replaced; NULL if out of
+ * memory. */
 static char **
 proc_argv(const struct worker *w, const char *const *args)
 {
@@ -224,20 +223,61 @@ proc_argv(const struct worker *w, const char *const *args)
 		;
 	if ((argv = calloc(n + 2, sizeof(*argv))) == NULL)
 		return NULL;
-	if (extra)
-		argv[0] = strdup("node");
+	if (extra && (argv[0] = strdup("node")) == NULL)
+		goto fail;
 	snprintf(port, sizeof(port), "%d", w->w_port);
 	for (i = 0; i < n; i++) {
 		if ((p = strstr(args[i], "{port}")) == NULL) {
-			argv[i + extra] = strdup(args[i]);
+			if ((argv[i + extra] = strdup(args[i])) == NULL)
+				goto fail;
 			continue;
 		}
 		len = strlen(args[i]) - 6 + strlen(port);
-		if ((argv[i + extra] = malloc(len + 1)) != NULL)
-			snprintf(argv[i + extra], len + 1, "%.*s%s%s",
-			    (int)(p - args[i]), args[i], port, p + 6);
+		if ((argv[i + extra] = malloc(len + 1)) == NULL)
+			goto fail;
+		snprintf(argv[i + extra], len + 1, "%.*s%s%s",
+		    (int)(p - args[i]), args[i], port, p + 6);
 	}
 	return argv;
+
+ fail:
+	/* Every slot, past a NULL too (calloc: unset ones are NULL). */
+	for (i = 0; i < n + (size_t)extra; i++)
+		free(argv[i]);
+	free(argv);
+	return NULL;
+}
+
+/*
+ * Proxy mode: a private port from the pool [base, base + 2 * workers),
+ * base + id when free. Old and new processes of one worker coexist while
+ * the old one drains, hence twice the worker count.
+ */
+int
+proc_port(struct worker *w)
+{
+	struct worker	*o;
+	int		 base, n, i, p, k, used;
+
+	w->w_addr = w->w_conf->c_worker_ports;
+	base = addr_port(&w->w_addr);
+	n = 2 * (master->m_nworkers > w->w_conf->c_workers ?
+	    master->m_nworkers : w->w_conf->c_workers);
+	for (k = -1; k < n; k++) {
+		p = k == -1 ? base + w->w_id : base + k;
+		if (p > 65535)
+			continue;
+		for (i = used = 0; i < master->m_nworkers && !used; i++) {
+			o = master->m_workers[i];
+			used = o != w && o->w_pid > 0 && o->w_port == p;
+		}
+		if (used)
+			continue;
+		w->w_port = p;
+		addr_set_port(&w->w_addr, p);
+		return 0;
+	}
+	return -1;
 }
 
 /*
@@ -246,8 +286,7 @@ proc_argv(const struct worker *w, const char *const *args)
  * Returns the pid, or -1.
  */
 pid_t
-proc_spawn(struct master *m, struct worker *w, int chanfd, const int *lfds,
-    int nlfds)
+proc_spawn(struct worker *w, int chanfd, const int *lfds, int nlfds)
 {
 	const struct conf	*c = w->w_conf;
 	char			**argv = NULL, buf[32];
@@ -281,8 +320,8 @@ proc_spawn(struct master *m, struct worker *w, int chanfd, const int *lfds,
 		return -1;
 	case 0:
 		if (w->w_kind == WORKER_BUILTIN)
-			proc_exec_builtin(m, w, keep, nkeep);	/* no return */
-		errfd = proc_child_fds(m->m_pid, keep, nkeep, errp[1]);
+			proc_exec_builtin(w, keep, nkeep);	/* no return */
+		errfd = proc_child_fds(master->m_pid, keep, nkeep, errp[1]);
 		/* exec and node workers */
 		snprintf(buf, sizeof(buf), "%d", w->w_id);
 		setenv("PORTER_WORKER_ID", buf, 1);
@@ -309,7 +348,7 @@ proc_spawn(struct master *m, struct worker *w, int chanfd, const int *lfds,
 	if (w->w_kind != WORKER_BUILTIN) {
 		close(errp[1]);
 		w->w_execfd = errp[0];
-		w->w_execev = event_new(m->m_base, errp[0], EV_READ,
+		w->w_execev = event_new(master->m_base, errp[0], EV_READ,
 		    proc_exec_cb, w);
 		if (w->w_execev == NULL || event_add(w->w_execev, NULL) == -1)
 			log_warnx("%s: cannot watch worker %d's exec", __func__,

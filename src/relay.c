@@ -17,10 +17,10 @@
  */
 #include "config.h"
 
+#include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/tcp.h>
-
-#include <sys/eventfd.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -73,8 +73,9 @@ struct relay {
 	uint64_t		 r_tried[RELAY_TRIES];	/* w_serial */
 	int			 r_ntried;
 	struct timeval		 r_last;	/* last byte either way */
-	struct relay		*r_next, *r_prev;
+	TAILQ_ENTRY(relay)	 r_entry;	/* in exactly one list */
 };
+TAILQ_HEAD(relay_list, relay);
 
 /*
  * A relay thread: its own loop, its relays, and an inbox. The master
@@ -88,22 +89,23 @@ struct rthread {
 	int			 t_efd;		/* eventfd: mail from main */
 	struct event		*t_ev;
 	pthread_mutex_t		 t_lock;
-	struct relay		*t_inbox;	/* handed over, not started */
+	struct relay_list	 t_inbox;	/* handed over, not started */
 	int			 t_closeall;
 	int			 t_stop;
-	struct relay		*t_relays;	/* running here */
+	struct relay_list	 t_relays;	/* running here */
 	char			 t_buf[RELAY_BUF];
 };
 
-static struct master	*rm;
-static struct relay	*relays;	/* in the main thread */
+static struct relay_list relays = TAILQ_HEAD_INITIALIZER(relays);
+					/* in the main thread */
 static unsigned int	 nrelays;	/* all, wherever they run */
 static char		 relay_buf[RELAY_BUF];
 static struct rthread	*rthreads;
 static int		 nrthreads;
 static unsigned int	 rthread_next;
 static pthread_mutex_t	 done_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct relay	*done_list;	/* ended in a thread */
+static struct relay_list done_list = TAILQ_HEAD_INITIALIZER(done_list);
+					/* ended in a thread */
 static int		 done_efd = -1;
 static struct event	*done_ev;
 
@@ -112,12 +114,6 @@ static void	relay_close(struct relay *, const char *);
 static void	relay_read_cb(evutil_socket_t, short, void *);
 static void	relay_write_cb(evutil_socket_t, short, void *);
 static void	relay_timer_cb(evutil_socket_t, short, void *);
-
-void
-relay_init(struct master *m)
-{
-	rm = m;
-}
 
 static void
 relay_nodelay(int fd)
@@ -139,12 +135,13 @@ relay_accept(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 	(void)sa;
 	(void)len;
 	(void)arg;
-	rm->m_stats.accepted++;
+	master_conn_accepted();
 	relay_adopt(fd);
 }
 
-/* Relay a client socket: one just accepted, or one accepted earlier (by
- * handoff mode, before a reload made this proxy mode). */
+/* Relay a client socket the master holds: one just accepted, or one
+ * accepted earlier (by handoff mode, before a reload made this proxy
+ * mode). */
 void
 relay_adopt(int fd)
 {
@@ -153,26 +150,22 @@ relay_adopt(int fd)
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		log_warnx("%s: out of memory", __func__);
 		close(fd);
-		rm->m_stats.refused++;
+		master_conn_refused();
 		return;
 	}
 	r->c.fd = fd;
 	r->s.fd = -1;
 	r->c.r = r->s.r = r;
-	r->r_base = rm->m_base;
+	r->r_base = master->m_base;
 	r->r_buf = relay_buf;
-	r->r_idle = rm->m_conf->c_idle_timeout;
-	evtimer_assign(&r->r_timer, rm->m_base, relay_timer_cb, r);
-	event_assign(&r->c.rev, rm->m_base, fd, EV_READ | EV_PERSIST,
+	r->r_idle = master->m_conf->c_idle_timeout;
+	evtimer_assign(&r->r_timer, master->m_base, relay_timer_cb, r);
+	event_assign(&r->c.rev, master->m_base, fd, EV_READ | EV_PERSIST,
 	    relay_read_cb, &r->c);
-	event_assign(&r->c.wev, rm->m_base, fd, EV_WRITE | EV_PERSIST,
+	event_assign(&r->c.wev, master->m_base, fd, EV_WRITE | EV_PERSIST,
 	    relay_write_cb, &r->c);
-	r->r_next = relays;
-	if (relays != NULL)
-		relays->r_prev = r;
-	relays = r;
+	TAILQ_INSERT_HEAD(&relays, r, r_entry);
 	nrelays++;
-	master_client_open();
 	relay_connect(r);	/* TCP_NODELAY comes from the listener */
 }
 
@@ -200,9 +193,8 @@ relay_drop_server(struct relay *r)
 		event_del(&r->s.wev);
 	close(r->s.fd);
 	r->s.fd = -1;
-	master_worker_release(r->r_worker);
+	master_conn_detach(r->r_worker);
 	r->r_worker = NULL;
-	master_fds(-1);
 }
 
 /* Start relaying in r's own loop (main, or the thread it is in now). */
@@ -225,18 +217,6 @@ relay_start(struct relay *r)
 }
 
 static void
-relay_unlink(struct relay *r, struct relay **head)
-{
-	if (r->r_prev != NULL)
-		r->r_prev->r_next = r->r_next;
-	else
-		*head = r->r_next;
-	if (r->r_next != NULL)
-		r->r_next->r_prev = r->r_prev;
-	r->r_next = r->r_prev = NULL;
-}
-
-static void
 relay_connected(struct relay *r)
 {
 	struct rthread	*t;
@@ -245,22 +225,20 @@ relay_connected(struct relay *r)
 	if (event_initialized(&r->s.wev))
 		event_del(&r->s.wev);
 	r->r_state = RS_RELAYING;
-	rm->m_stats.relayed++;
-	master_worker_conn(r->r_worker, 1);
+	master_conn_relayed(r->r_worker);
 	relay_nodelay(r->s.fd);
 	if (nrthreads == 0) {
 		relay_start(r);
 		return;
 	}
 	/* To a relay thread: from now on only it touches r. */
-	relay_unlink(r, &relays);
+	TAILQ_REMOVE(&relays, r, r_entry);
 	t = &rthreads[rthread_next++ % (unsigned int)nrthreads];
 	r->r_thread = t;
 	r->r_base = t->t_base;
 	r->r_buf = t->t_buf;
 	pthread_mutex_lock(&t->t_lock);
-	r->r_next = t->t_inbox;
-	t->t_inbox = r;
+	TAILQ_INSERT_TAIL(&t->t_inbox, r, r_entry);
 	pthread_mutex_unlock(&t->t_lock);
 	(void)eventfd_write(t->t_efd, 1);
 }
@@ -296,11 +274,11 @@ relay_connect(struct relay *r)
 	int		 idx, fd;
 
 	for (;;) {
-		idx = balance_pick(&rm->m_balance, rm->m_workers,
-		    rm->m_nworkers, relay_usable, r);
+		idx = balance_pick(&master->m_balance, master->m_workers,
+		    master->m_nworkers, relay_usable, r);
 		if (idx == -1)
 			break;
-		w = rm->m_workers[idx];
+		w = master->m_workers[idx];
 		r->r_tried[r->r_ntried++] = w->w_serial;
 		fd = socket(w->w_addr.a_ss.ss_family, SOCK_STREAM |
 		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -311,8 +289,7 @@ relay_connect(struct relay *r)
 		}
 		r->s.fd = fd;
 		r->r_worker = w;
-		master_worker_hold(w);
-		master_fds(1);
+		master_conn_attach(w);
 		r->r_state = RS_CONNECTING;
 		if (connect(fd, (struct sockaddr *)&w->w_addr.a_ss,
 		    w->w_addr.a_len) == 0) {
@@ -327,10 +304,10 @@ relay_connect(struct relay *r)
 				relay_connect_cb(fd, EV_WRITE, r);
 				return;
 			}
-			event_assign(&r->s.wev, rm->m_base, fd, EV_WRITE,
+			event_assign(&r->s.wev, master->m_base, fd, EV_WRITE,
 			    relay_connect_cb, r);
 			event_add(&r->s.wev, NULL);
-			timer_arm(&r->r_timer, rm->m_conf->c_connect_timeout);
+			timer_arm(&r->r_timer, master->m_conf->c_connect_timeout);
 			return;
 		}
 		log_debug("%s: worker %d: %s", __func__, w->w_id,
@@ -340,14 +317,14 @@ relay_connect(struct relay *r)
 			break;
 	}
 	if (r->r_ntried >= RELAY_TRIES ||
-	    (r->r_ntried > 0 && r->r_ntried >= rm->m_nworkers)) {
+	    (r->r_ntried > 0 && r->r_ntried >= master->m_nworkers)) {
 		relay_close(r, "every worker refused");
 		return;
 	}
 	/* Nothing ready: the client waits up to connect_timeout. */
 	if (r->r_state != RS_WAITING || !evtimer_pending(&r->r_timer, NULL)) {
 		r->r_state = RS_WAITING;
-		timer_arm(&r->r_timer, rm->m_conf->c_connect_timeout);
+		timer_arm(&r->r_timer, master->m_conf->c_connect_timeout);
 	}
 }
 
@@ -357,8 +334,9 @@ relay_kick(void)
 {
 	struct relay	*r, *next;
 
-	for (r = relays; r != NULL; r = next) {
-		next = r->r_next;
+	/* relay_connect may take r off the list, never another relay. */
+	for (r = TAILQ_FIRST(&relays); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, r_entry);
 		if (r->r_state == RS_WAITING)
 			relay_connect(r);
 	}
@@ -551,15 +529,12 @@ static void
 relay_account(struct relay *r)
 {
 	nrelays--;
-	if (r->r_state != RS_RELAYING)
-		rm->m_stats.refused++;
 	if (r->r_state == RS_RELAYING)
-		master_worker_conn(r->r_worker, -1);
-	if (r->s.fd != -1) {
-		master_worker_release(r->r_worker);
-		master_fds(-1);
-	}
-	master_client_close();
+		master_conn_closed(r->r_worker);
+	else
+		master_conn_refused();
+	if (r->s.fd != -1)
+		master_conn_detach(r->r_worker);	/* may free it */
 	free(r);
 }
 
@@ -572,15 +547,14 @@ relay_close(struct relay *r, const char *why)
 	log_debug("%s: %s", __func__, why);
 	relay_release(r);
 	if (t == NULL) {
-		relay_unlink(r, &relays);
+		TAILQ_REMOVE(&relays, r, r_entry);
 		relay_account(r);
 		return;
 	}
 	/* In a relay thread: the main thread does the rest. */
-	relay_unlink(r, &t->t_relays);
+	TAILQ_REMOVE(&t->t_relays, r, r_entry);
 	pthread_mutex_lock(&done_lock);
-	r->r_next = done_list;
-	done_list = r;
+	TAILQ_INSERT_TAIL(&done_list, r, r_entry);
 	pthread_mutex_unlock(&done_lock);
 	(void)eventfd_write(done_efd, 1);
 }
@@ -589,14 +563,14 @@ relay_close(struct relay *r, const char *why)
 static void
 relay_done(void)
 {
-	struct relay	*r, *next;
+	struct relay_list	 done = TAILQ_HEAD_INITIALIZER(done);
+	struct relay		*r;
 
 	pthread_mutex_lock(&done_lock);
-	r = done_list;
-	done_list = NULL;
+	TAILQ_CONCAT(&done, &done_list, r_entry);
 	pthread_mutex_unlock(&done_lock);
-	for (; r != NULL; r = next) {
-		next = r->r_next;
+	while ((r = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, r, r_entry);
 		relay_account(r);
 	}
 }
@@ -616,32 +590,28 @@ relay_done_cb(evutil_socket_t fd, short what, void *arg)
 static void
 relay_thread_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct rthread	*t = arg;
-	struct relay	*r, *next;
-	eventfd_t	 v;
-	int		 closeall, stop;
+	struct rthread		*t = arg;
+	struct relay_list	 inbox = TAILQ_HEAD_INITIALIZER(inbox);
+	struct relay		*r;
+	eventfd_t		 v;
+	int			 closeall, stop;
 
 	(void)what;
 	(void)eventfd_read(fd, &v);
 	pthread_mutex_lock(&t->t_lock);
-	r = t->t_inbox;
-	t->t_inbox = NULL;
+	TAILQ_CONCAT(&inbox, &t->t_inbox, r_entry);
 	closeall = t->t_closeall;
 	stop = t->t_stop;
 	t->t_closeall = 0;
 	pthread_mutex_unlock(&t->t_lock);
-	for (; r != NULL; r = next) {
-		next = r->r_next;
-		r->r_prev = NULL;
-		r->r_next = t->t_relays;
-		if (t->t_relays != NULL)
-			t->t_relays->r_prev = r;
-		t->t_relays = r;
+	while ((r = TAILQ_FIRST(&inbox)) != NULL) {
+		TAILQ_REMOVE(&inbox, r, r_entry);
+		TAILQ_INSERT_HEAD(&t->t_relays, r, r_entry);
 		relay_start(r);
 	}
 	if (closeall || stop)
-		while (t->t_relays != NULL)
-			relay_close(t->t_relays, "shutting down");
+		while ((r = TAILQ_FIRST(&t->t_relays)) != NULL)
+			relay_close(r, "shutting down");
 	if (stop)
 		event_base_loopbreak(t->t_base);
 }
@@ -671,13 +641,15 @@ relay_threads_start(int n)
 	if (n <= 0)
 		return 0;
 	if ((done_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
-	    (done_ev = event_new(rm->m_base, done_efd, EV_READ | EV_PERSIST,
+	    (done_ev = event_new(master->m_base, done_efd, EV_READ | EV_PERSIST,
 	    relay_done_cb, NULL)) == NULL || event_add(done_ev, NULL) == -1 ||
 	    (rthreads = calloc((size_t)n, sizeof(*rthreads))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
 		t = &rthreads[i];
 		pthread_mutex_init(&t->t_lock, NULL);
+		TAILQ_INIT(&t->t_inbox);
+		TAILQ_INIT(&t->t_relays);
 		if ((t->t_base = event_base_new()) == NULL ||
 		    (t->t_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 		    (t->t_ev = event_new(t->t_base, t->t_efd,
@@ -736,7 +708,9 @@ relay_threads_stop(void)
 void
 relay_close_all(void)
 {
-	while (relays != NULL)
-		relay_close(relays, "shutting down");
+	struct relay	*r;
+
+	while ((r = TAILQ_FIRST(&relays)) != NULL)
+		relay_close(r, "shutting down");
 	relay_threads_tell(0);
 }

@@ -20,11 +20,7 @@ static struct evhttp	*status_http;
 static long
 status_uptime(const struct master *m)
 {
-	struct timeval	now, d;
-
-	gettimeofday(&now, NULL);
-	timersub(&now, &m->m_started, &d);
-	return (long)d.tv_sec;
+	return (long)((clock_ms() - m->m_started) / 1000);
 }
 
 /* The real fd count, which also keeps peak_fds honest. */
@@ -77,7 +73,7 @@ status_json(struct master *m, struct evbuffer *b)
 		    "\"state\":\"%s\",\"restarts\":%u,\"active\":%s,"
 		    "\"accepted\":%llu}", i ? "," : "", w->w_id,
 		    (long)w->w_pid, port,
-		    worker_state_name(w->w_state), w->w_restarts, active,
+		    master_state_name(w->w_state), w->w_restarts, active,
 		    (unsigned long long)w->w_accepted);
 	}
 	evbuffer_add_printf(b, "]}\n");

@@ -74,8 +74,7 @@ worker_ready(void)
 	if (ws.ready)
 		return;
 	ws.ready = 1;
-	if (channel_sendf(ws.chan, -1, "{\"cmd\":\"PORTER_READY\",\"pid\":%ld}",
-	    (long)ws.site.s_pid) == -1)
+	if (ipc_send_ready(ws.chan, ws.site.s_pid) == -1)
 		fatalx("%s: cannot tell the master we are ready", __func__);
 }
 
@@ -91,10 +90,10 @@ worker_handle(const char *line, size_t len)
 
 	if ((fd = channel_take_fd(ws.chan)) == -1) {
 		log_warnx("%s: handle message without an fd", __func__);
-		channel_sendf(ws.chan, -1, "{\"cmd\":\"NODE_HANDLE_NACK\"}");
+		ipc_send_nack(ws.chan);
 		return;
 	}
-	channel_sendf(ws.chan, -1, "{\"cmd\":\"NODE_HANDLE_ACK\"}");
+	ipc_send_ack(ws.chan);
 	if (channel_json_str(line, len, "type", type, sizeof(type)) != 1)
 		type[0] = '\0';
 	if (strcmp(type, "net.Socket") == 0) {
@@ -141,9 +140,7 @@ worker_load_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (ws.chan != NULL)
-		channel_sendf(ws.chan, -1, "{\"cmd\":\"PORTER_LOAD\","
-		    "\"active\":%u,\"accepted\":%llu}", ws.nconns,
-		    (unsigned long long)ws.accepted);
+		ipc_send_load(ws.chan, ws.nconns, ws.accepted);
 }
 
 static void
@@ -177,7 +174,7 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGUSR2) {
 		/* Ask for a replacement, then finish what we have. */
 		if (ws.chan != NULL && !ws.draining)
-			channel_sendf(ws.chan, -1, "{\"act\":\"suicide\"}");
+			ipc_send_suicide(ws.chan);
 		worker_drain("SIGUSR2");
 		return;
 	}
