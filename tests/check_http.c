@@ -92,7 +92,7 @@ START_TEST(test_byte_by_byte)
 	evbuffer_add(in, req + i, 1);
 	ck_assert_int_eq(http_conn_feed(hc, in, out), FEED_REQUEST);
 	ck_assert_str_eq(http_conn_request(hc)->r_path, "/bytes/10?x=1");
-	ck_assert_int_eq(evbuffer_get_length(out), 0);
+	ck_assert_uint_eq(evbuffer_get_length(out), 0);
 }
 END_TEST
 
@@ -133,7 +133,7 @@ START_TEST(test_chunked_body)
 {
 	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked"
 	    "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), FEED_REQUEST);
-	ck_assert_int_eq(evbuffer_get_length(in), 0);
+	ck_assert_uint_eq(evbuffer_get_length(in), 0);
 }
 END_TEST
 
@@ -189,7 +189,7 @@ START_TEST(test_url_at_limit)
 	memset(req + 5, 'a', HTTP_MAX_URL - 1);
 	strcpy(req + 4 + HTTP_MAX_URL, " HTTP/1.1\r\n\r\n");
 	ck_assert_int_eq(feed(req), FEED_REQUEST);
-	ck_assert_int_eq(http_conn_request(hc)->r_pathlen, HTTP_MAX_URL);
+	ck_assert_uint_eq(http_conn_request(hc)->r_pathlen, HTTP_MAX_URL);
 	free(req);
 }
 END_TEST
