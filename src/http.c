@@ -123,8 +123,6 @@ http_on_headers_complete(http_parser *p)
 
 	r->r_method = (int)p->method;
 	r->r_head = p->method == HTTP_HEAD;
-	r->r_major = p->http_major;
-	r->r_minor = p->http_minor;
 	if (p->method == HTTP_CONNECT) {
 		hc->hc_error = 405;
 		return -1;
@@ -220,7 +218,7 @@ http_reason(int code)
 }
 
 /* Status line and headers. "extra" is zero or more "Name: value\r\n". */
-void
+static void
 http_response_head(struct evbuffer *out, int code, size_t clen,
     int keepalive, const char *extra)
 {

@@ -58,12 +58,6 @@ enum worker_kind {
 	WORKER_NODE,
 };
 
-enum proxy_protocol {
-	PP_OFF = 0,
-	PP_V1,
-	PP_V2,
-};
-
 struct addr {
 	struct sockaddr_storage	a_ss;
 	socklen_t		a_len;
@@ -93,7 +87,6 @@ struct conf {
 	int			 c_restart_window;
 	int			 c_status_on;
 	struct addr		 c_status;
-	enum proxy_protocol	 c_proxy_protocol;
 	char			*c_user;
 	char			*c_pidfile;
 	int			 c_refs;	/* workers made from it, + master */
@@ -186,7 +179,6 @@ struct http_req {
 	int		 r_method;	/* enum http_method */
 	int		 r_keepalive;
 	int		 r_head;	/* HEAD: headers only */
-	int		 r_major, r_minor;
 	char		 r_path[HTTP_MAX_URL + 1];
 	size_t		 r_pathlen;
 };
@@ -204,8 +196,6 @@ enum http_feed http_conn_feed(struct http_conn *, struct evbuffer *,
 		    struct evbuffer *);
 const struct http_req *http_conn_request(const struct http_conn *);
 int		 http_conn_partial(const struct http_conn *);
-void		 http_response_head(struct evbuffer *, int, size_t, int,
-		    const char *);
 void		 http_reply_error(struct evbuffer *, int);
 void		 http_add_bytes(struct evbuffer *, size_t);
 enum http_route	 http_route(const char *, size_t, long *);

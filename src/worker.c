@@ -41,7 +41,6 @@ struct wconn {
 struct wstate {
 	struct event_base	*base;
 	const struct conf	*conf;
-	enum mode		 mode;
 	struct channel		*chan;
 	struct listener		*listeners[PORTER_MAX_LISTEN];
 	int			 nlisteners;
@@ -496,7 +495,6 @@ worker_main(int id, int chanfd, enum mode mode, int port,
 
 	memset(&ws, 0, sizeof(ws));
 	ws.conf = conf;
-	ws.mode = mode;
 	ws.site.s_id = id;
 	ws.site.s_pid = getpid();
 	ws.site.s_mode = conf_mode_name(mode);
