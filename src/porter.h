@@ -158,6 +158,30 @@ int		 channel_json_str(const char *, size_t, const char *, char *,
 		    size_t);
 int		 channel_json_int(const char *, size_t, const char *, long *);
 
+/* json.c */
+#define JSON_MAX_DEPTH	64
+enum json_type {
+	JSON_NONE = 0,		/* absent */
+	JSON_NULL,
+	JSON_FALSE,
+	JSON_TRUE,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT,
+};
+struct json_val {
+	enum json_type	 j_type;
+	const char	*j_p;		/* its text in the line (strings: with quotes) */
+	size_t		 j_len;
+};
+typedef void (*json_member_fn)(const struct json_val *, const struct json_val *, void *);
+int	json_scan(const char *, size_t, struct json_val *, json_member_fn, void *);
+int	json_eq(const struct json_val *, const char *);
+ssize_t	json_str(const struct json_val *, char *, size_t);
+int	json_int(const struct json_val *, long long *);
+int	json_elems(const struct json_val *, json_member_fn, void *);
+
 /* http.c */
 #define HTTP_MAX_URL		8192
 #define HTTP_MAX_HEADERS	16384
