@@ -6,9 +6,10 @@ set -eu
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # What building and testing porter needs (python3 and node run the
-# example workers in the tests).
+# example workers in the tests; jansson checks the JSON scanner).
 PORTER_PKGS="build-essential autoconf automake libtool pkg-config
-    libevent-dev libhttp-parser-dev check curl wrk procps python3"
+    libevent-dev libhttp-parser-dev check libjansson-dev curl wrk procps
+    python3"
 
 # node: the image's own if there is one, else Debian's nodejs.
 need_node() {
