@@ -18,6 +18,13 @@ clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* A timeval in milliseconds. */
+long long
+clock_tv_ms(const struct timeval *tv)
+{
+	return (long long)tv->tv_sec * 1000 + tv->tv_usec / 1000;
+}
+
 /* ms milliseconds as a timeval, in tv, which is returned. */
 struct timeval *
 clock_tv(long long ms, struct timeval *tv)

@@ -133,20 +133,26 @@ conf_error(struct conf_ctx *ctx, const char *fmt, ...)
 	return -1;
 }
 
+/* The CPUs online, within [lo, hi]. */
+static int
+conf_ncpu(int lo, int hi)
+{
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < lo ? lo : n > hi ? hi : (int)n;
+}
+
 struct conf *
 conf_new(void)
 {
 	struct conf	*c;
-	long		 ncpu;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	conf_parse_addr("0.0.0.0:80", &c->c_listen[0], 0);
 	c->c_nlisten = 1;
 	c->c_mode = MODE_PROXY;
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	c->c_workers = ncpu < 1 ? 1 : ncpu > PORTER_MAX_WORKERS / 2 ?
-	    PORTER_MAX_WORKERS / 2 : (int)ncpu;
+	c->c_workers = conf_ncpu(1, PORTER_MAX_WORKERS / 2);
 	c->c_worker = WORKER_BUILTIN;
 	conf_parse_addr("127.0.0.1:9001", &c->c_worker_ports, 0);
 	c->c_balance = BALANCE_RR;
@@ -372,14 +378,9 @@ conf_mode(struct conf_ctx *ctx, int argc, char **argv)
 static int
 conf_workers(struct conf_ctx *ctx, int argc, char **argv)
 {
-	long	ncpu;
-
 	(void)argc;
 	if (strcmp(argv[1], "auto") == 0) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		ctx->conf->c_workers = ncpu < 1 ? 1 :
-		    ncpu > PORTER_MAX_WORKERS / 2 ? PORTER_MAX_WORKERS / 2 :
-		    (int)ncpu;
+		ctx->conf->c_workers = conf_ncpu(1, PORTER_MAX_WORKERS / 2);
 		return 0;
 	}
 	return conf_number(ctx, "workers", argv[1], 1, PORTER_MAX_WORKERS / 2,
@@ -495,9 +496,9 @@ conf_reuseport(struct conf_ctx *ctx, int argc, char **argv)
 static int
 conf_relay_threads_auto(void)
 {
-	long	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int	ncpu = conf_ncpu(1, 16);
 
-	return ncpu > 1 ? (ncpu > 16 ? 16 : (int)ncpu) : 0;
+	return ncpu > 1 ? ncpu : 0;
 }
 
 static int

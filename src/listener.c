@@ -135,7 +135,7 @@ listener_free(struct listener *l)
 	free(l);
 }
 
-void
+static void
 listener_pause(struct listener *l)
 {
 	if (l->l_paused)
@@ -144,7 +144,7 @@ listener_pause(struct listener *l)
 	event_del(l->l_ev);
 }
 
-void
+static void
 listener_resume(struct listener *l)
 {
 	if (!l->l_paused)

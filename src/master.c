@@ -280,17 +280,15 @@ master_worker_ready(struct worker *w)
  * master does not see connections end).
  */
 static void
-master_worker_load(struct worker *w, const char *line, size_t len)
+master_worker_load(struct worker *w, const struct ipc_msg *m)
 {
-	long	active, accepted;
-
 	if (w->w_mode == MODE_PROXY)
 		return;		/* the master counts its relays itself */
-	if (channel_json_int(line, len, "active", &active) == 1)
-		w->w_active = (unsigned int)active;
-	if (w->w_mode == MODE_SHARED &&
-	    channel_json_int(line, len, "accepted", &accepted) == 1)
-		w->w_accepted = w->w_accepted_base + (uint64_t)accepted;
+	if (m->im_active >= 0 && m->im_active <= UINT_MAX)
+		w->w_active = (unsigned int)m->im_active;
+	if (w->w_mode == MODE_SHARED && m->im_accepted >= 0)
+		w->w_accepted = w->w_accepted_base +
+		    (uint64_t)m->im_accepted;
 	master_update_accepting();
 }
 
@@ -298,12 +296,10 @@ static void
 master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 {
 	struct worker	*w = arg;
-	char		 cmd[64];
-	int		 rv;
+	struct ipc_msg	 m;
 
 	(void)ch;
-	if ((rv = channel_json_str(line, len, "cmd", cmd, sizeof(cmd))) ==
-	    -1) {
+	if (ipc_parse(line, len, &m) == -1) {
 		if (w->w_kind != WORKER_BUILTIN) {
 			/* Foreign: never trusted, never fatal. */
 			log_warnx("worker %d (pid %ld) sent a line that is not "
@@ -317,30 +313,36 @@ master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 		kill(w->w_pid, SIGKILL);
 		return;
 	}
-	if (rv == 0) {
+	switch (m.im_cmd) {
+	case IPC_NONE:
 		/* A script's own message: only {"act":"suicide"} means
 		 * anything here (the Node cluster idiom). */
-		if (channel_json_str(line, len, "act", cmd, sizeof(cmd)) == 1 &&
-		    strcmp(cmd, "suicide") == 0)
+		if (m.im_act == IPC_ACT_SUICIDE)
 			master_replace(w, "it asked to be replaced");
 		else
 			log_debug("worker %d: message %.*s", w->w_id,
 			    (int)(len > 200 ? 200 : len), line);
-		return;
-	}
-	if (strcmp(cmd, "NODE_HANDLE_ACK") == 0) {
+		break;
+	case IPC_NODE_HANDLE_ACK:
 		/* Shared mode's server handles are acknowledged too. */
 		if (w->w_mode == MODE_HANDOFF)
 			handoff_ack(w);
-	} else if (strcmp(cmd, "NODE_HANDLE_NACK") == 0) {
+		break;
+	case IPC_NODE_HANDLE_NACK:
 		if (w->w_mode == MODE_HANDOFF)
 			handoff_nack(w);
-	} else if (strcmp(cmd, "PORTER_LOAD") == 0) {
-		master_worker_load(w, line, len);
-	} else if (strcmp(cmd, "PORTER_READY") == 0) {
+		break;
+	case IPC_PORTER_LOAD:
+		master_worker_load(w, &m);
+		break;
+	case IPC_PORTER_READY:
 		master_worker_ready(w);
-	} else
-		log_debug("worker %d: ignoring %.*s", w->w_id, (int)len, line);
+		break;
+	default:
+		log_debug("worker %d: ignoring %.*s", w->w_id,
+		    (int)(len > 200 ? 200 : len), line);
+		break;
+	}
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <netinet/in.h>
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -154,9 +155,6 @@ int		 channel_sendf(struct channel *, int, const char *, ...)
 		    __printflike(3, 4);
 int		 channel_take_fd(struct channel *);
 size_t		 channel_pending(const struct channel *);
-int		 channel_json_str(const char *, size_t, const char *, char *,
-		    size_t);
-int		 channel_json_int(const char *, size_t, const char *, long *);
 
 /* json.c */
 #define JSON_MAX_DEPTH	64
@@ -172,11 +170,13 @@ enum json_type {
 };
 struct json_val {
 	enum json_type	 j_type;
-	const char	*j_p;		/* its text in the line (strings: with quotes) */
+	const char	*j_p;		/* its text (strings: with quotes) */
 	size_t		 j_len;
 };
-typedef void (*json_member_fn)(const struct json_val *, const struct json_val *, void *);
-int	json_scan(const char *, size_t, struct json_val *, json_member_fn, void *);
+typedef void (*json_member_fn)(const struct json_val *,
+    const struct json_val *, void *);
+int	json_scan(const char *, size_t, struct json_val *, json_member_fn,
+	    void *);
 int	json_eq(const struct json_val *, const char *);
 ssize_t	json_str(const struct json_val *, char *, size_t);
 int	json_int(const struct json_val *, long long *);
@@ -327,12 +327,10 @@ void		 reload_abort(const char *);
 
 /* proc.c */
 int		 proc_setup_user(const char *);
-int		 proc_user_access(const char *, int);
 int		 proc_check_worker(const struct conf *);
 int		 proc_port(struct worker *);
 pid_t		 proc_spawn(struct worker *, int, const int *, int);
 void		 proc_forget(struct worker *);
-void		 proc_probe(struct worker *);
 
 /* listener.c */
 typedef void (*listener_accept_fn)(int, struct sockaddr *, socklen_t,
@@ -342,8 +340,6 @@ int		 listener_bind(const struct addr *, int, int, char **);
 struct listener	*listener_new(struct event_base *, int, listener_accept_fn,
 		    void *);
 void		 listener_free(struct listener *);
-void		 listener_pause(struct listener *);
-void		 listener_resume(struct listener *);
 int		 listener_open(const struct conf *, char **);
 void		 listener_serve(enum mode);
 int		 listener_accepting(int);
@@ -379,6 +375,51 @@ int	status_start(struct master *, char **);
 void	status_stop(void);
 
 /* ipc.c */
+enum ipc_cmd {
+	IPC_NONE = 0,		/* no "cmd": a script's own message */
+	IPC_OTHER,		/* one porter does not know */
+	IPC_NODE_CLUSTER,
+	IPC_NODE_HANDLE,
+	IPC_NODE_HANDLE_ACK,
+	IPC_NODE_HANDLE_NACK,
+	IPC_PORTER_LOAD,
+	IPC_PORTER_READY,
+};
+enum ipc_act {
+	IPC_ACT_NONE = 0,
+	IPC_ACT_OTHER,
+	IPC_ACT_CLOSE,
+	IPC_ACT_DISCONNECT,
+	IPC_ACT_EXITED,		/* exitedAfterDisconnect */
+	IPC_ACT_LISTENING,
+	IPC_ACT_NEWCONN,
+	IPC_ACT_ONLINE,
+	IPC_ACT_QUERYSERVER,
+	IPC_ACT_SUICIDE,
+};
+enum ipc_type {
+	IPC_TYPE_NONE = 0,
+	IPC_TYPE_OTHER,
+	IPC_TYPE_NATIVE,	/* net.Native */
+	IPC_TYPE_SERVER,	/* net.Server */
+	IPC_TYPE_SOCKET,	/* net.Socket */
+};
+#define IPC_ABSENT	LLONG_MIN	/* an integer member not there */
+struct ipc_msg {			/* one received line, parsed once */
+	enum ipc_cmd	 im_cmd;
+	enum ipc_act	 im_act;
+	enum ipc_type	 im_type;
+	long long	 im_seq;
+	long long	 im_ack;
+	long long	 im_errno;
+	long long	 im_pid;
+	long long	 im_active;
+	long long	 im_accepted;	/* a count (PORTER_LOAD) */
+	int		 im_ok;		/* "accepted" true 1, false 0, else -1 */
+	struct json_val	 im_key;	/* JSON_NONE if absent */
+	struct json_val	 im_msg;
+};
+int	ipc_parse(const char *, size_t, struct ipc_msg *);
 int	ipc_send_socket(struct channel *, int);
 int	ipc_send_server(struct channel *, int);
 int	ipc_send_ready(struct channel *, pid_t);
@@ -390,6 +431,7 @@ int	ipc_send_suicide(struct channel *);
 /* clock.c */
 uint64_t	 clock_ms(void);
 struct timeval	*clock_tv(long long, struct timeval *);
+long long	 clock_tv_ms(const struct timeval *);
 
 /* addr.c */
 int	addr_port(const struct addr *);

@@ -39,6 +39,7 @@ static void	proc_exec_cb(evutil_socket_t, short, void *);
 static void	proc_probe_cb(evutil_socket_t, short, void *);
 static void	proc_probe_timer_cb(evutil_socket_t, short, void *);
 static void	proc_probe_later(struct worker *);
+static void	proc_probe(struct worker *);
 static __dead void proc_exec_builtin(struct worker *, const int *, int);
 
 /* Workers started by root run as user; the check happens once, here. */
@@ -69,7 +70,7 @@ proc_setup_user(const char *user)
  * Whether the workers' user may open path with mode (R_OK, X_OK): asked in
  * a child that has become that user, since access(2) answers for root.
  */
-int
+static int
 proc_user_access(const char *path, int mode)
 {
 	pid_t	pid;
@@ -217,7 +218,7 @@ proc_argv(const struct worker *w, const char *const *args)
 	char		**argv, port[16];
 	const char	*p;
 	size_t		 n, i, len;
-	int		 extra = w->w_kind == WORKER_NODE;
+	size_t		 extra = w->w_kind == WORKER_NODE;
 
 	for (n = 0; args[n] != NULL; n++)
 		;
@@ -242,7 +243,7 @@ proc_argv(const struct worker *w, const char *const *args)
 
  fail:
 	/* Every slot, past a NULL too (calloc: unset ones are NULL). */
-	for (i = 0; i < n + (size_t)extra; i++)
+	for (i = 0; i < n + extra; i++)
 		free(argv[i]);
 	free(argv);
 	return NULL;
@@ -409,7 +410,7 @@ proc_exec_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Proxy mode: try to connect to the worker's port until it accepts. */
-void
+static void
 proc_probe(struct worker *w)
 {
 	int	fd;

@@ -473,8 +473,8 @@ static void
 relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay	*r = arg;
-	struct timeval	 now, idle;
-	long		 ms;
+	struct timeval	 now;
+	long long	 ms;
 
 	(void)fd;
 	(void)what;
@@ -490,13 +490,12 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	case RS_RELAYING:
 		event_base_gettimeofday_cached(r->r_base, &now);
-		timersub(&now, &r->r_last, &idle);
-		ms = idle.tv_sec * 1000 + idle.tv_usec / 1000;
+		ms = clock_tv_ms(&now) - clock_tv_ms(&r->r_last);
 		if (ms >= r->r_idle) {
 			relay_close(r, "idle timeout");
 			return;
 		}
-		timer_arm(&r->r_timer, r->r_idle - (int)ms);
+		timer_arm(&r->r_timer, r->r_idle - ms);
 		return;
 	}
 }

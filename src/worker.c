@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -31,7 +32,7 @@ struct wconn {
 	struct bufferevent	*c_bev;
 	struct http_conn	*c_http;
 	struct event		*c_timer;	/* /delay, header deadline */
-	struct wconn		*c_next, *c_prev;
+	LIST_ENTRY(wconn)	 c_entry;
 	int			 c_delaying;	/* a /delay answer is due */
 	int			 c_deadline;	/* header deadline is armed */
 	int			 c_closing;	/* close once output is written */
@@ -45,7 +46,7 @@ struct wstate {
 	struct listener		*listeners[PORTER_MAX_LISTEN];
 	int			 nlisteners;
 	int			 ready;		/* said so to the master */
-	struct wconn		*conns;
+	LIST_HEAD(, wconn)	 conns;
 	unsigned int		 nconns;
 	uint64_t		 accepted;
 	struct event		*load_timer;	/* a load report is due */
@@ -82,9 +83,8 @@ worker_ready(void)
  * keeps its copy until then), NACK if the fd did not come with it.
  */
 static void
-worker_handle(const char *line, size_t len)
+worker_handle(const struct ipc_msg *m)
 {
-	char	type[32];
 	int	fd;
 
 	if ((fd = channel_take_fd(ws.chan)) == -1) {
@@ -93,11 +93,9 @@ worker_handle(const char *line, size_t len)
 		return;
 	}
 	ipc_send_ack(ws.chan);
-	if (channel_json_str(line, len, "type", type, sizeof(type)) != 1)
-		type[0] = '\0';
-	if (strcmp(type, "net.Socket") == 0) {
+	if (m->im_type == IPC_TYPE_SOCKET) {
 		worker_accept_cb(fd, NULL, 0, NULL);
-	} else if (strcmp(type, "net.Server") == 0 && !ws.draining &&
+	} else if (m->im_type == IPC_TYPE_SERVER && !ws.draining &&
 	    ws.nlisteners < PORTER_MAX_LISTEN) {
 		if ((ws.listeners[ws.nlisteners] = listener_new(ws.base, fd,
 		    worker_accept_cb, NULL)) == NULL)
@@ -106,7 +104,8 @@ worker_handle(const char *line, size_t len)
 		ws.nlisteners++;
 		worker_ready();
 	} else {
-		log_warnx("%s: unexpected handle type \"%s\"", __func__, type);
+		log_warnx("%s: unexpected handle (type %d)", __func__,
+		    m->im_type);
 		close(fd);
 	}
 }
@@ -114,19 +113,17 @@ worker_handle(const char *line, size_t len)
 static void
 worker_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 {
-	char	cmd[64];
-	int	rv;
+	struct ipc_msg	m;
 
 	(void)ch;
 	(void)arg;
-	if ((rv = channel_json_str(line, len, "cmd", cmd, sizeof(cmd))) ==
-	    -1) {
+	if (ipc_parse(line, len, &m) == -1) {
 		log_warnx("%s: garbage from the master", __func__);
 		worker_drain("master protocol error");
 		return;
 	}
-	if (rv == 1 && strcmp(cmd, "NODE_HANDLE") == 0)
-		worker_handle(line, len);
+	if (m.im_cmd == IPC_NODE_HANDLE)
+		worker_handle(&m);
 	else
 		log_debug("%s: ignoring %.*s", __func__, (int)len, line);
 }
@@ -212,7 +209,7 @@ static void
 worker_drain(const char *why)
 {
 	struct wconn	*c;
-	struct timeval	 tv, linger = { 0, DRAIN_LINGER * 1000 }, idle;
+	struct timeval	 linger = { 0, DRAIN_LINGER * 1000 }, idle;
 
 	if (ws.draining)
 		return;
@@ -222,20 +219,17 @@ worker_drain(const char *why)
 	    ws.nconns == 1 ? "" : "s");
 	while (ws.nlisteners > 0)
 		listener_free(ws.listeners[--ws.nlisteners]);
-	idle.tv_sec = ws.conf->c_idle_timeout / 1000;
-	idle.tv_usec = (ws.conf->c_idle_timeout % 1000) * 1000;
-	for (c = ws.conns; c != NULL; c = c->c_next)
+	clock_tv(ws.conf->c_idle_timeout, &idle);
+	LIST_FOREACH(c, &ws.conns, c_entry)
 		if (worker_idle(c))
 			bufferevent_set_timeouts(c->c_bev, &linger, &idle);
 	if (ws.nconns == 0) {
 		event_base_loopbreak(ws.base);
 		return;
 	}
-	tv.tv_sec = ws.conf->c_graceful_timeout / 1000;
-	tv.tv_usec = (ws.conf->c_graceful_timeout % 1000) * 1000;
 	ws.drain_timer = evtimer_new(ws.base, worker_drain_timer_cb, NULL);
 	if (ws.drain_timer != NULL)
-		evtimer_add(ws.drain_timer, &tv);
+		timer_arm(ws.drain_timer, ws.conf->c_graceful_timeout);
 }
 
 static void
@@ -264,17 +258,13 @@ worker_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 			close(fd);
 		return;
 	}
-	idle.tv_sec = ws.conf->c_idle_timeout / 1000;
-	idle.tv_usec = (ws.conf->c_idle_timeout % 1000) * 1000;
+	clock_tv(ws.conf->c_idle_timeout, &idle);
 	bufferevent_set_timeouts(c->c_bev, &idle, &idle);
 	bufferevent_setcb(c->c_bev, worker_read_cb, worker_write_cb,
 	    worker_event_cb, c);
 	bufferevent_setwatermark(c->c_bev, EV_WRITE, WORKER_OUT_LOW, 0);
 	bufferevent_enable(c->c_bev, EV_READ);
-	c->c_next = ws.conns;
-	if (ws.conns != NULL)
-		ws.conns->c_prev = c;
-	ws.conns = c;
+	LIST_INSERT_HEAD(&ws.conns, c, c_entry);
 	ws.nconns++;
 	ws.accepted++;
 	worker_load_changed();
@@ -285,12 +275,7 @@ static void
 worker_close(struct wconn *c, const char *why)
 {
 	log_debug("%s: %s", __func__, why);
-	if (c->c_prev != NULL)
-		c->c_prev->c_next = c->c_next;
-	else
-		ws.conns = c->c_next;
-	if (c->c_next != NULL)
-		c->c_next->c_prev = c->c_prev;
+	LIST_REMOVE(c, c_entry);
 	ws.nconns--;
 	worker_load_changed();
 	event_free(c->c_timer);
@@ -427,13 +412,7 @@ worker_listen(int port, char **cause)
 	struct addr	 a = ws.conf->c_worker_ports;
 	int		 fd;
 
-	if (a.a_ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&a.a_ss)->sin6_port =
-		    htons((in_port_t)port);
-	else
-		((struct sockaddr_in *)&a.a_ss)->sin_port =
-		    htons((in_port_t)port);
-	snprintf(a.a_text, sizeof(a.a_text), "worker port %d", port);
+	addr_set_port(&a, port);
 	if ((fd = listener_bind(&a, 0, 0, cause)) == -1)
 		return -1;
 	ws.listeners[0] = listener_new(ws.base, fd, worker_accept_cb, NULL);
@@ -494,6 +473,7 @@ worker_main(int id, int chanfd, enum mode mode, int port,
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&ws, 0, sizeof(ws));
+	LIST_INIT(&ws.conns);
 	ws.conf = conf;
 	ws.site.s_id = id;
 	ws.site.s_pid = getpid();
@@ -546,8 +526,8 @@ worker_main(int id, int chanfd, enum mode mode, int port,
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGUSR2, SIG_IGN);
-	while (ws.conns != NULL)
-		worker_close(ws.conns, "exit");
+	while (!LIST_EMPTY(&ws.conns))
+		worker_close(LIST_FIRST(&ws.conns), "exit");
 	while (ws.nlisteners > 0)
 		listener_free(ws.listeners[--ws.nlisteners]);
 	channel_free(ws.chan);

@@ -1,6 +1,6 @@
 /*
  * check_channel.c: the IPC channel over a real socketpair: framing, fd
- * passing, EOF, garbage, and the JSON scanner.
+ * passing, EOF, garbage.
  */
 #include "config.h"
 
@@ -313,54 +313,6 @@ START_TEST(test_free_in_callback)
 }
 END_TEST
 
-START_TEST(test_json)
-{
-	char	out[64];
-
-#define J(s, key) channel_json_str(s, strlen(s), key, out, sizeof(out))
-	ck_assert_int_eq(J("{\"cmd\":\"NODE_HANDLE_ACK\"}", "cmd"), 1);
-	ck_assert_str_eq(out, "NODE_HANDLE_ACK");
-	ck_assert_int_eq(J(" { \"a\" : [1, 2.5e3, true, null, {\"cmd\":\"x\"}],"
-	    " \"cmd\" : \"y\\\"z\" } ", "cmd"), 1);
-	ck_assert_str_eq(out, "y\"z");
-	ck_assert_int_eq(J("{\"act\":\"suicide\"}", "cmd"), 0);
-	ck_assert_int_eq(J("{\"act\":\"suicide\"}", "act"), 1);
-	ck_assert_str_eq(out, "suicide");
-	ck_assert_int_eq(J("{\"cmd\":5}", "cmd"), 0);
-	ck_assert_int_eq(J("\"server\"", "cmd"), 0);
-	ck_assert_int_eq(J("[1,2]", "cmd"), 0);
-	ck_assert_int_eq(J("{}", "cmd"), 0);
-	ck_assert_int_eq(J("{\"u\":\"\\u00e9\",\"cmd\":\"a\"}", "cmd"), 1);
-	/* Not JSON. */
-	ck_assert_int_eq(J("", "cmd"), -1);
-	ck_assert_int_eq(J("hello", "cmd"), -1);
-	ck_assert_int_eq(J("{\"cmd\":\"x\"", "cmd"), -1);
-	ck_assert_int_eq(J("{\"cmd\":\"x\"}}", "cmd"), -1);
-	ck_assert_int_eq(J("{cmd:\"x\"}", "cmd"), -1);
-	ck_assert_int_eq(J("{\"a\":[1,]}", "cmd"), -1);
-	ck_assert_int_eq(J("{\"a\":\"\\q\"}", "cmd"), -1);
-	ck_assert_int_eq(J("{\"a\":tru}", "cmd"), -1);
-	ck_assert_int_eq(J("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]"
-	    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "cmd"), -1);
-#undef J
-	{
-		const char	*m = "{\"cmd\":\"PORTER_LOAD\",\"active\":12,"
-		    "\"accepted\":3456,\"neg\":-1,\"s\":\"7\"}";
-		long		 v = -5;
-
-		ck_assert_int_eq(channel_json_int(m, strlen(m), "active", &v), 1);
-		ck_assert_int_eq(v, 12);
-		ck_assert_int_eq(channel_json_int(m, strlen(m), "accepted", &v),
-		    1);
-		ck_assert_int_eq(v, 3456);
-		ck_assert_int_eq(channel_json_int(m, strlen(m), "neg", &v), 0);
-		ck_assert_int_eq(channel_json_int(m, strlen(m), "s", &v), 0);
-		ck_assert_int_eq(channel_json_int(m, strlen(m), "none", &v), 0);
-		ck_assert_int_eq(channel_json_int("{\"a\":1", 6, "a", &v), -1);
-	}
-}
-END_TEST
-
 int
 main(void)
 {
@@ -377,7 +329,6 @@ main(void)
 	tcase_add_test(tc, test_pass_tcp_socket);
 	tcase_add_test(tc, test_stray_fd_closed);
 	tcase_add_test(tc, test_free_in_callback);
-	tcase_add_test(tc, test_json);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
