@@ -373,7 +373,13 @@ static const struct line corpus[] = {
 	BAD("\xc3\xa9"),		/* a UTF-8 character, unquoted */
 };
 
-/* Where jansson is stricter than RFC 8259 and JSON.parse. */
+/*
+ * Where jansson and RFC 8259 (and JSON.parse) part. jansson refuses the
+ * first four, which porter takes: such a line is checked against its own
+ * verdict, and again rewritten by repair() against jansson. Porter refuses
+ * more depth than jansson. And jansson takes one NUL byte it should not:
+ * that line is checked again without its NULs.
+ */
 enum div {
 	DIV_NONE = 0,
 	DIV_SURROGATE,	/* "\ud800": a lone surrogate escape */
@@ -691,17 +697,88 @@ divergence(const char *s, size_t len, const json_t *j,
 	return DIV_NONE;
 }
 
-static unsigned long	stats[DIV_COUNT], both_ok, both_bad;
-static char		nonul[LINE_MAX_LEN];
+static unsigned long	stats[DIV_COUNT], both_ok, both_bad, repaired;
+
+#define HEX(c)	(((c) >= '0' && (c) <= '9') || \
+		    (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
+#define DIGIT(c) ((c) >= '0' && (c) <= '9')
+
+/*
+ * Rewrite s into out so that jansson's stricter classes go away, each step
+ * keeping the text valid or invalid alike under RFC 8259: every 6 bytes
+ * \uD800..\uDFFF become \uFFFD, every \u0000 becomes \u0001 (whether the
+ * backslash starts an escape or ends a "\\", the text stays an escape or
+ * stays plain), the digits after e or E (and a sign) become zeros (an
+ * exponent may have leading zeros; in a string, digits are plain; hex
+ * digits stay hex), and a run of more than 18 digits is cut to 18 (its
+ * first digit, which says leading zero or not, stays, and so do the 4
+ * digits of an escape it may start in). The length of out is returned.
+ */
+static size_t
+repair(const char *s, size_t len, char *out)
+{
+	size_t	i, o = 0, run = 0;
+	int	exp = 0;
+
+	for (i = 0; i < len; i++) {
+		if (len - i >= 6 && s[i] == '\\' && s[i + 1] == 'u' &&
+		    HEX(s[i + 2]) && HEX(s[i + 3]) && HEX(s[i + 4]) &&
+		    HEX(s[i + 5])) {
+			if ((s[i + 2] | 0x20) == 'd' && (s[i + 3] >= '8' ||
+			    (s[i + 3] | 0x20) >= 'a')) {
+				memcpy(out + o, "\\uFFFD", 6);
+				o += 6;
+				i += 5;
+				run = 0;
+				exp = 0;
+				continue;
+			}
+			if (memcmp(s + i + 2, "0000", 4) == 0) {
+				memcpy(out + o, "\\u0001", 6);
+				o += 6;
+				i += 5;
+				run = 0;
+				exp = 0;
+				continue;
+			}
+		}
+		if (DIGIT(s[i])) {
+			if (++run > 18)
+				continue;
+			out[o++] = exp ? '0' : s[i];
+			continue;
+		}
+		run = 0;
+		exp = s[i] == 'e' || s[i] == 'E' ||
+		    (exp && (s[i] == '+' || s[i] == '-') && i > 0 &&
+		    (s[i - 1] == 'e' || s[i - 1] == 'E'));
+		out[o++] = s[i];
+	}
+	return o;
+}
+
+static void	diff_level(const char *, size_t, int, int);
+
+/* Bring porter and jansson to the same line (diff_line), with ok. */
+static void
+diff_line(const char *s, size_t len, int ok)
+{
+	diff_level(s, len, ok, 0);
+}
 
 /*
  * Run porter and jansson on one line: the same verdict, unless a documented
  * divergence explains it; if both accept, the same values. ok is porter's
- * expected verdict, or -1 to take jansson's.
+ * expected verdict, or -1 to take jansson's. A line jansson judges by a
+ * stricter rule is checked again rewritten (repair(), or without the NULs
+ * jansson skipped) at level + 1: there, jansson and porter must agree, and
+ * porter must keep its verdict.
  */
 static void
-diff_line(const char *s, size_t len, int ok)
+diff_level(const char *s, size_t len, int ok, int level)
 {
+	static char	 again[3][LINE_MAX_LEN];
+	static int	 repairing;
 	json_error_t	 err;
 	json_t		*j;
 	struct json_val	 top;
@@ -713,6 +790,7 @@ diff_line(const char *s, size_t len, int ok)
 	cur = s;
 	curlen = len;
 	FAIL_IF(len >= LINE_MAX_LEN, "line too long for the test");
+	FAIL_IF(level >= (int)nitems(again), "rewritten too many times");
 	j = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 	jok = j != NULL;
 	pok = json_scan(s, len, &top, NULL, NULL) == 0;
@@ -721,6 +799,7 @@ diff_line(const char *s, size_t len, int ok)
 	if (ok != -1)
 		FAIL_IF(pok != ok, pok ? "porter accepts a bad line" :
 		    "porter rejects a good line");
+	FAIL_IF(!pok && top.j_type != P_NONE, "rejected, top set");
 	switch (dv) {
 	case DIV_NONE:
 		if (pok != jok)
@@ -732,24 +811,30 @@ diff_line(const char *s, size_t len, int ok)
 		break;
 	case DIV_JNUL:
 		FAIL_IF(pok, "porter accepts a NUL byte");
-		FAIL_IF(s == nonul, "jansson skips a NUL it does not have");
 		/* What jansson read: the line without its NULs. */
 		for (p = s, n = 0; p < end; p++)
 			if (*p != '\0')
-				nonul[n++] = *p;
+				again[level][n++] = *p;
 		json_decref(j);
-		j = json_loadb(nonul, n, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-		    &err);
+		j = json_loadb(again[level], n, JSON_DECODE_ANY |
+		    JSON_ALLOW_NUL, &err);
 		FAIL_IF(j == NULL, "jansson skips more than a NUL");
 		json_decref(j);
-		diff_line(nonul, n, -1);
+		diff_level(again[level], n, -1, level + 1);
 		return;
 	default:
-		/* jansson is stricter: only ok says what porter must do. */
+		/* jansson is stricter: porter keeps its verdict repaired. */
+		FAIL_IF(repairing, "the repair leaves jansson's complaint");
+		repaired++;
+		n = repair(s, len, again[level]);
+		repairing = 1;
+		diff_level(again[level], n, pok, level + 1);
+		repairing = 0;
+		cur = s;
+		curlen = len;
 		break;
 	}
 	if (!pok) {
-		FAIL_IF(top.j_type != P_NONE, "rejected, top set");
 		if (!jok && dv == DIV_NONE)
 			both_bad++;
 		json_decref(j);
@@ -1086,15 +1171,15 @@ START_TEST(test_mutations)
 		diff_line(buf, len, -1);
 	}
 	printf("check_json: %d mutations in %.2fs: %lu accepted by both, "
-	    "%lu rejected by both; divergent:", MUTATIONS,
-	    (double)(clock() - t0) / CLOCKS_PER_SEC, both_ok - ok0,
-	    both_bad - bad0);
+	    "%lu rejected by both, %lu checked again repaired; divergent:",
+	    MUTATIONS, (double)(clock() - t0) / CLOCKS_PER_SEC, both_ok - ok0,
+	    both_bad - bad0, repaired);
 	for (i = 1; i < DIV_COUNT; i++)
 		printf(" %lu %s%s", stats[i], div_names[i],
 		    i + 1 < DIV_COUNT ? "," : "\n");
 	fflush(stdout);
 	/* The values were compared often enough to mean something. */
-	ck_assert_uint_gt(both_ok - ok0, MUTATIONS / 10);
+	ck_assert_uint_gt(both_ok - ok0, MUTATIONS / 20);
 }
 END_TEST
 
