@@ -45,6 +45,7 @@ struct channel {
 	int			 ch_busy;	/* inside a callback */
 	int			 ch_dead;	/* freed while busy */
 	int			 ch_failed;	/* close already reported */
+	struct log_limit	 ch_lim;	/* the peer's fd floods */
 };
 
 static void	channel_read_cb(evutil_socket_t, short, void *);
@@ -348,15 +349,16 @@ channel_read_cb(evutil_socket_t fd, short what, void *arg)
 		nfd = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (i = 0; i < nfd; i++) {
 			if (ch->ch_nifds == CHANNEL_MAX_FDS) {
-				log_warnx("%s: too many fds in flight, "
-				    "closing one", __func__);
+				log_warnx_limit(&ch->ch_lim, "%s: too many fds "
+				    "in flight, closing one", __func__);
 				close(fds[i]);
 			} else
 				ch->ch_ifds[ch->ch_nifds++] = fds[i];
 		}
 	}
 	if (mh.msg_flags & MSG_CTRUNC)
-		log_warnx("%s: control data truncated: fds lost", __func__);
+		log_warnx_limit(&ch->ch_lim, "%s: control data truncated: "
+		    "fds lost", __func__);
 	if (n == 0) {
 		channel_fail(ch, "end of file");
 		return;
@@ -388,8 +390,8 @@ channel_read_cb(evutil_socket_t fd, short what, void *arg)
 	 */
 	if (!ch->ch_dead && evbuffer_get_length(ch->ch_in) == 0) {
 		while (ch->ch_nifds > 0) {
-			log_warnx("%s: closing an fd no message claimed",
-			    __func__);
+			log_warnx_limit(&ch->ch_lim, "%s: closing an fd no "
+			    "message claimed", __func__);
 			close(channel_take_fd(ch));
 		}
 	}

@@ -23,12 +23,15 @@
 
 #define HANDOFF_TRIES	3	/* workers a socket may be sent to */
 #define HANDOFF_QUEUE	64	/* the queue's first size; it grows */
+#define NACK_BACKOFF	100	/* ms a NACKing worker gets no socket */
+#define NACK_BACKOFF_MAX 1600	/* doubling while it keeps NACKing */
 
 /* A client socket on its way to a worker. */
 struct handoff_sock {
 	int		 hs_fd;
 	int		 hs_tries;	/* workers it was sent to already */
 	uint64_t	 hs_since;	/* ms: waiting since */
+	uint64_t	 hs_born;	/* ms: accepted at */
 };
 
 /*
@@ -48,6 +51,10 @@ struct handoff_worker {
 	struct handoff_ring	 hw_flight;	/* sent, not acknowledged */
 	struct event		*hw_acktimer;	/* the oldest must be acked */
 	struct worker		*hw_worker;
+	int			 hw_backoff;	/* ms, after a NACK; 0: none */
+	uint64_t		 hw_until;	/* no sockets before (ms) */
+	struct event		*hw_retry;	/* the back-off is over */
+	struct log_limit	 hw_lim;
 };
 
 static struct handoff_ring	 queue;		/* accepted, waiting */
@@ -56,6 +63,7 @@ static struct event		*queue_timer;
 static void	handoff_flush(void);
 static void	handoff_queue_timer_cb(evutil_socket_t, short, void *);
 static void	handoff_ack_timer_cb(evutil_socket_t, short, void *);
+static void	handoff_retry_cb(evutil_socket_t, short, void *);
 
 static int
 handoff_ring_init(struct handoff_ring *hr, int size, int grows)
@@ -165,7 +173,9 @@ handoff_worker_new(struct worker *w, int window)
 	hw->hw_worker = w;
 	if (handoff_ring_init(&hw->hw_flight, window, 0) == -1 ||
 	    (hw->hw_acktimer = evtimer_new(master->m_base,
-	    handoff_ack_timer_cb, hw)) == NULL) {
+	    handoff_ack_timer_cb, hw)) == NULL ||
+	    (hw->hw_retry = evtimer_new(master->m_base, handoff_retry_cb,
+	    hw)) == NULL) {
 		handoff_worker_free(hw);
 		return NULL;
 	}
@@ -180,6 +190,8 @@ handoff_worker_free(struct handoff_worker *hw)
 		return;
 	if (hw->hw_acktimer != NULL)
 		event_free(hw->hw_acktimer);
+	if (hw->hw_retry != NULL)
+		event_free(hw->hw_retry);
 	free(hw->hw_flight.hr_socks);
 	free(hw);
 }
@@ -208,14 +220,14 @@ handoff_queue(struct handoff_sock hs, int front)
 static int
 handoff_usable(const struct worker *w, void *arg)
 {
-	const struct handoff_ring	*f;
+	const struct handoff_worker	*hw = w->w_handoff;
 
 	(void)arg;
-	if (w->w_handoff == NULL || w->w_chan == NULL ||
-	    !master_worker_usable(w, NULL))
+	if (hw == NULL || w->w_chan == NULL || !master_worker_usable(w, NULL))
 		return 0;
-	f = &w->w_handoff->hw_flight;
-	return f->hr_n < f->hr_size;
+	if (hw->hw_until != 0 && clock_ms() < hw->hw_until)
+		return 0;		/* it NACKed: backing off */
+	return hw->hw_flight.hr_n < hw->hw_flight.hr_size;
 }
 
 /* Send hs to w; it stays ours until w acknowledges it. */
@@ -256,11 +268,12 @@ handoff_dispatch(struct handoff_sock hs, int front)
 void
 handoff_accept(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 {
-	struct handoff_sock	hs = { fd, 0, clock_ms() };
+	struct handoff_sock	hs = { fd, 0, 0, 0 };
 
 	(void)sa;
 	(void)len;
 	(void)arg;
+	hs.hs_since = hs.hs_born = clock_ms();
 	master_conn_accepted();
 	if (queue.hr_n > 0) {
 		/* Keep the order: the queue goes first. */
@@ -298,6 +311,22 @@ handoff_kick(void)
 		handoff_flush();
 }
 
+/* Time the oldest socket in flight to hw: it must be acked in time. */
+static void
+handoff_ack_arm(struct handoff_worker *hw)
+{
+	const struct handoff_ring	*f = &hw->hw_flight;
+	uint64_t			 waited, limit;
+
+	if (f->hr_n == 0) {
+		evtimer_del(hw->hw_acktimer);
+		return;
+	}
+	waited = clock_ms() - f->hr_socks[f->hr_head].hs_since;
+	limit = (uint64_t)master->m_conf->c_connect_timeout;
+	timer_arm(hw->hw_acktimer, waited >= limit ? 0 : limit - waited);
+}
+
 /* The worker has the oldest socket sent to it: close our copy. */
 void
 handoff_ack(struct worker *w)
@@ -309,25 +338,56 @@ handoff_ack(struct worker *w)
 		return;
 	}
 	close(handoff_ring_pop(&hw->hw_flight, 0).hs_fd);
-	if (hw->hw_flight.hr_n == 0)
-		evtimer_del(hw->hw_acktimer);
-	else
-		timer_arm(hw->hw_acktimer, master->m_conf->c_connect_timeout);
+	hw->hw_backoff = 0;
+	handoff_ack_arm(hw);
 	master_conn_handed(w);
 	handoff_flush();
 }
 
-/* The worker got the message without its fd: send that socket again. */
+/*
+ * The worker got the message without its fd: it is alive but cannot take
+ * fds now (at its fd limit). It gets none for a while, doubling while it
+ * keeps NACKing, and the socket goes to another worker or waits; it is
+ * closed only once it has waited connect_timeout since it was accepted.
+ */
 void
 handoff_nack(struct worker *w)
 {
 	struct handoff_worker	*hw = w->w_handoff;
+	struct handoff_sock	 hs;
+	uint64_t		 now = clock_ms();
 
 	if (hw == NULL || hw->hw_flight.hr_n == 0)
 		return;
-	log_warnx("worker %d: socket arrived without its fd; sending it "
-	    "again", w->w_id);
-	handoff_dispatch(handoff_ring_pop(&hw->hw_flight, 0), 1);
+	hs = handoff_ring_pop(&hw->hw_flight, 0);
+	handoff_ack_arm(hw);
+	hw->hw_backoff = hw->hw_backoff == 0 ? NACK_BACKOFF :
+	    hw->hw_backoff >= NACK_BACKOFF_MAX / 2 ? NACK_BACKOFF_MAX :
+	    2 * hw->hw_backoff;
+	hw->hw_until = now + (uint64_t)hw->hw_backoff;
+	timer_arm(hw->hw_retry, hw->hw_backoff);
+	log_warnx_limit(&hw->hw_lim, "worker %d (pid %ld) got a socket "
+	    "without its fd (at its fd limit?); none for it for %d ms",
+	    w->w_id, (long)w->w_pid, hw->hw_backoff);
+	if (now - hs.hs_born >= (uint64_t)master->m_conf->c_connect_timeout) {
+		log_warnx_limit(&hw->hw_lim, "a client no worker could take "
+		    "within connect_timeout; closed");
+		handoff_drop(hs.hs_fd, "NACKed past connect_timeout");
+		return;
+	}
+	handoff_dispatch(hs, 1);
+}
+
+/* A NACKing worker's back-off is over: it may take sockets again. */
+static void
+handoff_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct handoff_worker	*hw = arg;
+
+	(void)fd;
+	(void)what;
+	hw->hw_until = 0;
+	handoff_kick();
 }
 
 /*
@@ -344,6 +404,8 @@ handoff_reclaim(struct worker *w)
 	if (hw == NULL)
 		return;
 	evtimer_del(hw->hw_acktimer);
+	evtimer_del(hw->hw_retry);
+	hw->hw_until = 0;
 	/* Newest first to the front of the queue keeps the order. */
 	while (hw->hw_flight.hr_n > 0) {
 		hs = handoff_ring_pop(&hw->hw_flight, 1);

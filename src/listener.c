@@ -32,6 +32,7 @@ struct listener {
 	struct event		*l_backoff;
 	int			 l_paused;	/* by the caller */
 	int			 l_waiting;	/* in back-off */
+	struct log_limit	 l_lim;
 	listener_accept_fn	 l_fn;
 	void			*l_arg;
 };
@@ -190,19 +191,18 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
 			case EWOULDBLOCK:
 #endif
 				return;
-			case EMFILE:
-			case ENFILE:
-			case ENOBUFS:
-			case ENOMEM:
-				/* Let the backlog hold clients a moment. */
-				log_warn("%s: accept, pausing %d ms", __func__,
+			default:
+				/*
+				 * EMFILE, ENFILE, ENOBUFS, ENOMEM or worse:
+				 * the socket stays readable, so let the
+				 * backlog hold clients a moment, not spin.
+				 */
+				log_warnx_limit(&l->l_lim, "%s: accept: %s; "
+				    "pausing %d ms", __func__, strerror(errno),
 				    ACCEPT_BACKOFF);
 				event_del(l->l_ev);
 				l->l_waiting = 1;
 				evtimer_add(l->l_backoff, &tv);
-				return;
-			default:
-				log_warn("%s: accept", __func__);
 				return;
 			}
 		}

@@ -132,3 +132,41 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(EXIT_START);
 }
+
+/*
+ * A warning an outsider can cause at will (a worker's garbage, a flood of
+ * fds) goes through its own struct log_limit: per window, the first
+ * LOG_BURST are logged and the rest counted; the count is told with the
+ * first one of a later window.
+ */
+void
+log_warnx_limit(struct log_limit *ll, const char *fmt, ...)
+{
+	char		 msg[768];
+	uint64_t	 now = clock_ms(), secs;
+	va_list		 ap;
+
+	if (ll->ll_since != 0 && now - ll->ll_since < LOG_WINDOW &&
+	    ll->ll_logged >= LOG_BURST) {
+		ll->ll_dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ll->ll_since == 0 || now - ll->ll_since >= LOG_WINDOW) {
+		secs = ll->ll_since == 0 ? 0 : (now - ll->ll_since + 999) / 1000;
+		if (ll->ll_dropped > 0)
+			log_warnx("%s (and %llu more in the last %llu s)", msg,
+			    (unsigned long long)ll->ll_dropped,
+			    (unsigned long long)secs);
+		else
+			log_warnx("%s", msg);
+		ll->ll_since = now;
+		ll->ll_logged = 1;
+		ll->ll_dropped = 0;
+		return;
+	}
+	ll->ll_logged++;
+	log_warnx("%s", msg);
+}

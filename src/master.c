@@ -44,6 +44,7 @@ static void	master_stop(int, const char *);
 static void	master_stop_check(void);
 static void	master_reap(void);
 static void	master_replace(struct worker *, const char *);
+static void	master_replace_now(struct worker *);
 
 static const char *state_names[] = { "idle", "starting", "ready",
     "draining" };
@@ -102,18 +103,31 @@ master_fds(int delta)
 /*
  * Live client connections: the sockets the master holds (its relays, or
  * sockets not yet handed off) and, where the workers accept or serve on
- * their own, what they last reported.
+ * their own, what they last reported. A worker's word is not law: it
+ * counts for at most its share of max_connections, so a worker that
+ * claims to be full stops nobody but itself.
  */
 unsigned int
 master_load(void)
 {
-	unsigned int	n = master->m_stats.active;
-	int		i;
+	struct worker	*w;
+	unsigned int	 n = master->m_stats.active, share;
+	int		 i, k = 0;
 
 	if (master->m_conf->c_mode == MODE_PROXY)
 		return n;
 	for (i = 0; i < master->m_nworkers; i++)
-		n += master->m_workers[i]->w_active;
+		if (master->m_workers[i]->w_pid > 0)
+			k++;
+	if (k == 0)
+		return n;
+	share = ((unsigned int)master->m_conf->c_max_connections +
+	    (unsigned int)k - 1) / (unsigned int)k;
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
+		if (w->w_pid > 0)
+			n += w->w_active < share ? w->w_active : share;
+	}
 	return n;
 }
 
@@ -124,7 +138,8 @@ master_load(void)
 void
 master_update_accepting(void)
 {
-	int	pause, full;
+	static struct log_limit	lim;
+	int			pause, full;
 
 	if (master->m_stopping)
 		return;
@@ -134,8 +149,8 @@ master_update_accepting(void)
 	if (!listener_accepting(!pause))
 		return;
 	if (pause && full)
-		log_warnx("max_connections (%d) reached: not accepting",
-		    master->m_conf->c_max_connections);
+		log_warnx_limit(&lim, "max_connections (%d) reached: not "
+		    "accepting", master->m_conf->c_max_connections);
 	else if (pause)
 		log_debug("every worker's handoff window is full: not "
 		    "accepting");
@@ -282,14 +297,22 @@ master_worker_ready(struct worker *w)
 static void
 master_worker_load(struct worker *w, const struct ipc_msg *m)
 {
+	uint64_t	given;
+
 	if (w->w_mode == MODE_PROXY)
 		return;		/* the master counts its relays itself */
-	if (m->im_active >= 0 && m->im_active <= UINT_MAX)
-		w->w_active = (unsigned int)m->im_active;
 	if (w->w_mode == MODE_SHARED && m->im_accepted >= 0)
 		w->w_accepted = w->w_accepted_base +
 		    (uint64_t)m->im_accepted;
+	/* No more live than it was ever given (shared: says it took). */
+	given = w->w_accepted - w->w_accepted_base;
+	if (m->im_active >= 0)
+		w->w_active = (uint64_t)m->im_active < given ?
+		    (unsigned int)m->im_active : given > UINT_MAX ? UINT_MAX :
+		    (unsigned int)given;
 	master_update_accepting();
+	if (w->w_mode == MODE_HANDOFF)
+		handoff_kick();		/* it may have room again */
 }
 
 static void
@@ -302,8 +325,9 @@ master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 	if (ipc_parse(line, len, &m) == -1) {
 		if (w->w_kind != WORKER_BUILTIN) {
 			/* Foreign: never trusted, never fatal. */
-			log_warnx("worker %d (pid %ld) sent a line that is not "
-			    "JSON; ignored", w->w_id, (long)w->w_pid);
+			log_warnx_limit(&w->w_lim_msg, "worker %d (pid %ld) "
+			    "sent a line that is not JSON; ignored", w->w_id,
+			    (long)w->w_pid);
 			return;
 		}
 		/* A built-in worker breaking protocol is a bug: replace it. */
@@ -389,6 +413,8 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 		kill(w->w_pid, SIGKILL);
 		break;
 	case WS_READY:
+		if (w->w_replace)
+			master_replace_now(w);
 		break;
 	}
 }
@@ -621,20 +647,40 @@ master_retire(struct worker *w, int tell)
 	timer_arm(w->w_timer, master->m_conf->c_graceful_timeout);
 }
 
-/*
- * Start a new process for w's slot now and let the old one finish its
- * connections: Node cluster's answer to a worker's "suicide" message.
- */
+/* The delay before restarting or replacing a worker that failed n times
+ * in a row: none for the first, then doubling up to BACKOFF_MAX. */
+static int
+master_backoff(unsigned int n)
+{
+	int	delay;
+
+	if (n == 0)
+		return 0;
+	delay = BACKOFF_MIN << (n > 6 ? 6 : n - 1);
+	return delay > BACKOFF_MAX ? BACKOFF_MAX : delay;
+}
+
+/* Processes that finish their connections, not to be restarted. */
+static int
+master_draining(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < master->m_nworkers; i++)
+		if (master->m_workers[i]->w_retiring &&
+		    master->m_workers[i]->w_pid > 0)
+			n++;
+	return n;
+}
+
+/* Start w's replacement now; w finishes its connections. */
 static void
-master_replace(struct worker *w, const char *why)
+master_replace_now(struct worker *w)
 {
 	struct worker	*nw;
 	int		 i;
 
-	if (w->w_retiring || master->m_stopping)
-		return;
-	log_info("worker %d (pid %ld): replacing it, %s", w->w_id,
-	    (long)w->w_pid, why);
+	w->w_replace = 0;
 	if (master_count_restart() == -1) {
 		master_give_up();
 		return;
@@ -650,8 +696,45 @@ master_replace(struct worker *w, const char *why)
 		return;
 	}
 	nw->w_restarts = w->w_restarts + 1;
+	nw->w_failures = w->w_failures;
 	master_retire(w, 0);
 	master_spawn(nw);
+}
+
+/*
+ * Start a new process for w's slot and let the old one finish its
+ * connections: Node cluster's answer to a worker's "suicide" message.
+ * One that asks again soon after it started waits, with the back-off of
+ * restarts, serving meanwhile; and past a bound on draining processes,
+ * it is not replaced until some have finished.
+ */
+static void
+master_replace(struct worker *w, const char *why)
+{
+	int	delay, limit;
+
+	if (w->w_retiring || w->w_replace || master->m_stopping)
+		return;
+	limit = master->m_conf->c_workers > 2 ? master->m_conf->c_workers : 2;
+	if (master_draining() >= limit) {
+		log_warnx_limit(&w->w_lim_msg, "worker %d (pid %ld) asks to be "
+		    "replaced, but %d workers are still finishing; it stays "
+		    "for now", w->w_id, (long)w->w_pid, limit);
+		return;
+	}
+	if (clock_ms() - w->w_started < HEALTHY_AFTER)
+		w->w_failures++;
+	else
+		w->w_failures = 0;
+	delay = master_backoff(w->w_failures);
+	log_info("worker %d (pid %ld): replacing it%s, %s", w->w_id,
+	    (long)w->w_pid, delay > 0 ? " after a back-off" : "", why);
+	if (delay == 0 || w->w_state != WS_READY) {
+		master_replace_now(w);
+		return;
+	}
+	w->w_replace = 1;
+	timer_arm(w->w_timer, delay);
 }
 
 static void
@@ -683,6 +766,7 @@ master_exited(struct worker *w, int status)
 		w->w_chan = NULL;
 	}
 	evtimer_del(w->w_timer);
+	w->w_replace = 0;	/* it went first: restarted as usual */
 	w->w_pid = 0;
 	if (w->w_mode != MODE_PROXY) {
 		/* Its clients went with it; relays count themselves. */
@@ -713,13 +797,7 @@ master_exited(struct worker *w, int status)
 		w->w_failures++;
 	else
 		w->w_failures = 0;
-	delay = 0;
-	if (w->w_failures > 0) {
-		delay = BACKOFF_MIN << (w->w_failures > 6 ? 6 :
-		    w->w_failures - 1);
-		if (delay > BACKOFF_MAX)
-			delay = BACKOFF_MAX;
-	}
+	delay = master_backoff(w->w_failures);
 	w->w_restarts++;
 	log_info("restarting worker %d in %d ms", w->w_id, delay);
 	timer_arm(w->w_timer, delay);

@@ -105,6 +105,15 @@ void	log_info(const char *, ...) __printflike(1, 2);
 void	log_debug(const char *, ...) __printflike(1, 2);
 __dead void fatal(const char *, ...) __printflike(1, 2);
 __dead void fatalx(const char *, ...) __printflike(1, 2);
+#define LOG_WINDOW	10000	/* ms */
+#define LOG_BURST	5	/* warnings of one cause per window */
+struct log_limit {
+	uint64_t	ll_since;	/* the window's start, ms; 0: none yet */
+	unsigned int	ll_logged;
+	uint64_t	ll_dropped;
+};
+void	log_warnx_limit(struct log_limit *, const char *, ...)
+	    __printflike(2, 3);
 
 /* conf.c */
 struct overrides {			/* -m, -w, -l: outlive reloads */
@@ -262,9 +271,11 @@ struct worker {
 	uint64_t		 w_accepted_base; /* before this process (shared) */
 	unsigned int		 w_restarts;
 	unsigned int		 w_failures;	/* early deaths in a row */
+	int			 w_replace;	/* to be replaced: w_timer */
 	uint64_t		 w_started;	/* ms (clock_ms) */
 	struct event		*w_timer;	/* back-off, ready wait, grace */
 	struct handoff_worker	*w_handoff;	/* handoff mode's, or NULL */
+	struct log_limit	 w_lim_msg;	/* its bad messages */
 };
 struct master_stats {
 	uint64_t	accepted;

@@ -1,0 +1,121 @@
+#!/bin/bash
+# Hostile and broken workers in handoff mode: a worker at its fd limit
+# (it NACKs), a worker that claims a huge load, one that floods its
+# channel with garbage, one that asks to be replaced at every start.
+# Whatever a worker does, the others keep serving and porter's log stays
+# readable.
+export MODE=handoff
+. "${srcdir:-.}/tests/lib.sh"
+
+# The number of lines in porter's log matching $1.
+nlog() {
+	grep -cE "$1" "$WORK/porter.log"
+}
+
+# $2 requests (one at a time, Connection: close); the count of 200s.
+served() {
+	local i n=0
+	for i in $(seq 1 "$1"); do
+		[ "$(code / -H 'Connection: close')" = 200 ] && n=$((n + 1))
+	done
+	echo $n
+}
+
+# --- a worker at its fd limit NACKs: no storm, no kill, nobody dropped.
+write_conf "workers 2" "connect_timeout 2s"
+start_porter
+set -- $(worker_pids)
+full=$1
+nfd=$(ls /proc/$full/fd | wc -l)
+# Room for about 8 more fds: the kernel then hands it messages without
+# their fds (MSG_CTRUNC), and it answers NODE_HANDLE_NACK.
+# Asked as the worker's own user (root lacks CAP_SYS_RESOURCE here).
+as=""
+[ "$(id -u)" = 0 ] && as="setpriv --reuid=$(stat -c %u /proc/$full)
+    --regid=$(stat -c %g /proc/$full) --clear-groups"
+$as prlimit --pid "$full" --nofile=$((nfd + 8)):$((nfd + 8)) ||
+    fail "cannot lower worker $full's fd limit"
+mkfifo "$WORK/hold"
+$TCPCLIENT hold "$LPORT" 40 30 request < "$WORK/hold" > "$WORK/c.out" &
+cpid=$!
+STARTED="$STARTED $cpid"
+exec 7> "$WORK/hold"
+for i in $(seq 1 100); do grep -q "ready 40" "$WORK/c.out" && break; sleep 0.1; done
+grep -q "ready 40" "$WORK/c.out" || fail "40 held clients were not all served"
+n=$(served 50)
+nacks=$(nlog "without its fd")
+echo "with worker $full full: 40 held + $n/50 served, $nacks NACK lines"
+[ "$n" = 50 ] || fail "$n of 50 clients served beside a full worker"
+[ "$nacks" -ge 1 ] || fail "the full worker never NACKed: the test is broken"
+[ "$nacks" -le 6 ] || fail "$nacks NACK warnings: not rate-limited"
+! grep -q "did not acknowledge" "$WORK/porter.log" ||
+    fail "a worker was killed for being full"
+kill -0 "$full" || fail "the full worker died"
+exec 7>&-
+wait $cpid || fail "a held client was cut (tcpclient exit $?)"
+r=$(status | json_num refused)
+[ "$r" = 0 ] || fail "$r clients refused"
+ok "full worker: backed off, not killed; 40 held + 50 new clients served"
+kill -TERM "$(master_pid)"
+wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
+
+# Node workers, each made hostile by a few lines before the classic
+# handoff script.
+examples
+hostile() {
+	{ echo "$1"; cat "$EX/node-handoff.js"; } > "$EX/hostile.js"
+}
+
+# --- a worker that claims 100000 live connections stops only itself.
+hostile "if (process.env.PORTER_WORKER_ID === '0') {
+  process.send({cmd: 'PORTER_LOAD', active: 100000});
+  setInterval(() => process.send({cmd: 'PORTER_LOAD', active: 100000}), 50);
+}"
+write_conf "workers 2" "worker node $EX/hostile.js" "max_connections 30"
+start_porter
+n=$(served 60)
+echo "claims of 100000 live: $n/60 served, max_connections 30"
+[ "$n" = 60 ] || fail "$n of 60 clients served"
+! grep -q "max_connections (30) reached" "$WORK/porter.log" ||
+    fail "a worker's claim stopped porter accepting"
+ok "a worker's claimed load shapes only its own share"
+kill -TERM "$(master_pid)"
+wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
+
+# --- 200,000 lines of garbage on the channel: a handful of log lines.
+hostile "const fs = require('fs');
+const junk = Buffer.from('not json\n'.repeat(1000));
+const nap = new Int32Array(new SharedArrayBuffer(4));
+for (let i = 0, off = 0; i < 200; off = 0, i++) {
+  while (off < junk.length) {
+    try { off += fs.writeSync(3, junk, off); }
+    catch (e) { if (e.code !== 'EAGAIN') throw e; Atomics.wait(nap, 0, 0, 1); }
+  }
+}"
+write_conf "workers 2" "worker node $EX/hostile.js"
+start_porter
+sleep 1		# the flood is written at start; let the master read it
+n=$(nlog "not JSON")
+echo "garbage flood: $n log lines"
+[ "$n" -ge 1 ] && [ "$n" -le 12 ] || fail "$n log lines for the flood"
+[ "$(served 10)" = 10 ] || fail "clients not served after a garbage flood"
+ok "a garbage flood is rate-limited in the log ($n lines)"
+kill -TERM "$(master_pid)"
+wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
+
+# --- a worker that asks for its replacement at every start: back-off,
+# and a bound on processes finishing their connections.
+hostile "process.send({act: 'suicide'});"
+write_conf "workers 2" "worker node $EX/hostile.js" "restart_limit 1000 60s" \
+    "graceful_timeout 30s"
+start_porter
+sleep 4
+n=$(nlog "replacing it")
+procs=$(pgrep -c -P "$PORTER_PID" 2>/dev/null || echo 0)
+mp=$(master_pid)
+procs=$(pgrep -c -P "$mp")
+echo "self-replacing workers: $n replacements in 4 s, $procs processes"
+[ "$n" -le 30 ] || fail "$n replacements in 4 s: no back-off"
+[ "$procs" -le 6 ] || fail "$procs worker processes: draining is unbounded"
+[ "$(served 10)" = 10 ] || fail "clients not served"
+ok "self-replacing workers: $n replacements in 4 s, at most $procs processes"
