@@ -9,7 +9,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # example workers in the tests; jansson checks the JSON scanner).
 PORTER_PKGS="build-essential autoconf automake libtool pkg-config
     libevent-dev libhttp-parser-dev check libjansson-dev curl wrk procps
-    python3"
+    python3 jq"
 
 # node: the image's own if there is one, else Debian's nodejs.
 need_node() {
