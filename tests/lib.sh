@@ -24,11 +24,7 @@ cleanup() {
 		kill -TERM "$p" 2>/dev/null
 	done
 	for p in $STARTED; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$p" 2>/dev/null
+		_poll 1 "! kill -0 $p 2>/dev/null" || kill -KILL "$p" 2>/dev/null
 	done
 	for f in "$WORK"/*.log; do
 		[ -f "$f" ] || continue
@@ -125,32 +121,125 @@ start_porter() {
 	wait_ready "$(sed -n 's/^workers *//p' "$WORK/porter.conf")"
 }
 
+# Waiting. Tests wait for conditions, never for a time that happens to be
+# enough here: a condition is polled every 0.1 s up to a timeout. The
+# timeouts are upper bounds, so they are generous (20 s by default): only
+# a failing test waits that long, and a passing one must pass on a busy
+# 2-core machine and under ASan as well.
+WAIT_TIMEOUT=${WAIT_TIMEOUT:-20}
+
+# Milliseconds since the epoch.
+now_ms() {
+	if [ -n "${EPOCHREALTIME:-}" ]; then
+		local t=${EPOCHREALTIME/[.,]/}
+		echo $((t / 1000))
+	else
+		echo $(($(date +%s%N) / 1000000))
+	fi
+}
+
+# _poll SECONDS CMD: eval CMD every 0.1 s until it succeeds (return 0) or
+# SECONDS (decimals allowed) have passed (return 1). No message, no check
+# of porter: the building block of the helpers below and of cleanup.
+_poll() {
+	local _p_end
+	_p_end=$(($(now_ms) + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')))
+	while :; do
+		eval "$2" && return 0
+		[ "$(now_ms)" -lt "$_p_end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_for CMD [TIMEOUT]: wait until CMD succeeds; 0 once it has, 1 after
+# TIMEOUT seconds (default $WAIT_TIMEOUT, decimals allowed), having said
+# what it waited for. CMD is one string, run with eval in the caller's
+# shell every 0.1 s, so it sees the test's variables and functions: in
+# '...' its $VARS are read at each try, in "..." once, at the call (do
+# that for $1, $2...: inside, they would be wait_for's own). The tries'
+# stderr is hidden ("integer expression expected" while /status does not
+# answer yet); the last try, after the timeout, shows it.
+# While porter runs ($PORTER_PID set: start_porter sets it, wait_exit on
+# it clears it), the conditions wait for porter: if it dies before CMD
+# succeeds, the test fails right there.
+wait_for() {
+	_wait "$1" "${2:-$WAIT_TIMEOUT}" "$1"
+}
+
+# wait_log PATTERN [TIMEOUT] [FILE]: wait until a line of FILE (default
+# $WORK/porter.log) matches the extended regex PATTERN; as wait_for. An
+# empty TIMEOUT is the default one.
+wait_log() {
+	local _wl_file=${3:-$WORK/porter.log}
+	_wait "grep -qE -- $(printf %q "$1") $(printf %q "$_wl_file")" \
+	    "${2:-$WAIT_TIMEOUT}" "/$1/ in $(basename "$_wl_file")" ||
+	{
+		if [ "$_wl_file" != "$WORK/porter.log" ] && [ -f "$_wl_file" ]; then
+			echo "--- $(basename "$_wl_file") (last 10 lines)"
+			tail -n 10 "$_wl_file"
+		fi
+		return 1
+	}
+}
+
+# _wait CMD TIMEOUT WHAT: wait_for and wait_log; WHAT is for the messages.
+_wait() {
+	local _w_cmd=$1 _w_end
+	_w_end=$(($(now_ms) + $(awk -v s="$2" 'BEGIN { printf "%d", s * 1000 }')))
+	while :; do
+		eval "$_w_cmd" 2>/dev/null && return 0
+		if [ -n "$PORTER_PID" ] && ! kill -0 "$PORTER_PID" 2>/dev/null; then
+			# It may have done it on its way out.
+			eval "$_w_cmd" && return 0
+			fail "porter exited while waiting for: $3"
+		fi
+		[ "$(now_ms)" -lt "$_w_end" ] || break
+		sleep 0.1
+	done
+	eval "$_w_cmd" && return 0
+	echo "timed out after $2 s waiting for: $3"
+	return 1
+}
+
+# How many lines of FILE (default $WORK/porter.log) match the extended
+# regex PATTERN.
+log_count() {
+	grep -cE -- "$1" "${2:-$WORK/porter.log}"
+}
+
+# How many connections to 127.0.0.1:PORT are established on the client
+# side, accepted or still in the listener's backlog (/proc/net/tcp).
+conns_to() {
+	awk -v p="$(printf ':%04X' "$1")" \
+	    '$3 ~ p "$" && $4 == "01" { n++ } END { print n + 0 }' \
+	    /proc/net/tcp
+}
+
+# /status, and status_get [JQ-OPTIONS] FILTER: a jq filter over it, raw
+# output. /status is only ever read by jq, by field name.
 status() {
 	curl -s -m 5 "http://127.0.0.1:$SPORT/status"
 }
 
-# The first "KEY":NUMBER in stdin.
-json_num() {
-	grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2
+status_get() {
+	status | jq -r "$@"
 }
 
-# Worker pids from /status, one a line.
+# Worker pids from /status, one a line, in worker id order.
 worker_pids() {
-	status | grep -o '"workers":.*' | grep -o '"pid":[0-9]*' | cut -d: -f2
+	status_get '.workers[].pid'
 }
 
+# Workers in state "ready" (nothing if /status does not answer).
 ready_count() {
-	status | grep -o '"state":"ready"' | wc -l
+	status_get '[.workers[] | select(.state == "ready")] | length'
 }
 
+# wait_ready N [TIMEOUT]: N workers ready, or the test fails.
 wait_ready() {
-	local n=$1 i
-	for i in $(seq 1 100); do
-		[ "$(ready_count)" -ge "$n" ] 2>/dev/null && return 0
-		kill -0 "$PORTER_PID" 2>/dev/null || fail "porter exited early"
-		sleep 0.1
-	done
-	fail "$n workers not ready in 10 s"
+	local t=${2:-$WAIT_TIMEOUT}
+	wait_for "[ \"\$(ready_count)\" -ge $1 ]" "$t" ||
+	    fail "$1 workers not ready in $t s"
 }
 
 master_pid() {
@@ -169,16 +258,17 @@ code() {
 	    "http://127.0.0.1:$LPORT$path"
 }
 
-# Wait up to $2 (default 10) seconds for pid $1 to exit; its status in RC.
+# wait_exit PID [TIMEOUT]: wait up to TIMEOUT (default 10) seconds for
+# PID, a child of the test, to exit; its status in RC. Porter's own pid
+# ($PORTER_PID) is then forgotten: later waits no longer need porter.
 wait_exit() {
-	local i
-	for i in $(seq 1 $((${2:-10} * 10))); do
-		if ! kill -0 "$1" 2>/dev/null; then
-			wait "$1" 2>/dev/null
-			RC=$?
-			return 0
-		fi
-		sleep 0.1
-	done
+	local t=${2:-10}
+	if _poll "$t" "! kill -0 $1 2>/dev/null"; then
+		wait "$1" 2>/dev/null
+		RC=$?
+		[ "$1" != "$PORTER_PID" ] || PORTER_PID=""
+		return 0
+	fi
+	echo "timed out after $t s waiting for pid $1 to exit"
 	return 1
 }

@@ -15,7 +15,7 @@ for i in $(seq 1 10); do
 	[ "$(code /)" = 200 ] || fail "python worker: request $i failed"
 done
 get / | grep -q "Directory listing" || fail "not python's answer"
-ports=$(status | grep -o '"port":[0-9]*' | cut -d: -f2 | sort -u | wc -l)
+ports=$(status_get '[.workers[].port | numbers] | unique | length')
 [ "$ports" = 2 ] || fail "the two workers do not have two ports"
 ok "exec, proxy: python3 http.server on {port}, 10/10 served"
 kill -TERM "$(master_pid)"

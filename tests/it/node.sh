@@ -40,14 +40,9 @@ for i in 1 2 3 4; do
 	[ -n "$victim" ] && break
 done
 [ -n "$victim" ] || fail "no worker crashed: $body"
-for i in $(seq 1 50); do
-	grep -q "replacing it, it asked to be replaced" "$WORK/porter.log" &&
-	    ! kill -0 "$victim" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q "replacing it, it asked to be replaced" "$WORK/porter.log" ||
+wait_log "replacing it, it asked to be replaced" ||
     fail "the suicide message did not bring a replacement"
-kill -0 "$victim" 2>/dev/null && fail "the old worker $victim did not exit"
+wait_for "! kill -0 $victim" || fail "the old worker $victim did not exit"
 wait_ready 2
 for i in $(seq 1 20); do
 	[ "$(code /)" = 200 ] || fail "request $i after the replacement failed"
@@ -60,5 +55,6 @@ grep -q "exited with status" "$WORK/porter.log" &&
 ok "suicide: pid $victim replaced ($before -> $after), 20/20 served"
 grep -q "max_connections (30) reached" "$WORK/porter.log" &&
     fail "closed connections were counted as live"
-[ "$MODE" = proxy ] || status | grep -q '"active":null' ||
+[ "$MODE" = proxy ] ||
+    [ "$(status_get '[.workers[].active] | all(. == null)')" = true ] ||
     fail "/status claims to know a node worker's live connections"

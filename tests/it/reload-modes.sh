@@ -18,18 +18,19 @@ start_porter
 STARTED="$STARTED $!"
 loop=$!
 
+# Reload into mode $1, then let the client make 3 requests in it.
 switch() {
+	local n
 	sed -i "s/^mode .*/mode $1/" "$WORK/porter.conf"
-	n=$(grep -c "reload: done" "$WORK/porter.log")
+	n=$(log_count "reload: done")
 	kill -HUP "$(master_pid)"
-	for i in $(seq 1 50); do
-		[ "$(grep -c "reload: done" "$WORK/porter.log")" -gt "$n" ] &&
-		    break
-		sleep 0.1
-	done
+	wait_for "[ \$(log_count 'reload: done') -gt $n ]" ||
+	    fail "reload to $1 not done"
 	get / | grep -q "via $1\$" || fail "not in $1 mode after reload"
-	status | grep -q "\"mode\":\"$1\"" || fail "/status: not $1"
-	sleep 0.5
+	[ "$(status_get .mode)" = "$1" ] || fail "/status: not $1"
+	n=$(wc -l < "$WORK/codes")
+	wait_for "[ \$(wc -l < '$WORK/codes') -ge $((n + 3)) ]" ||
+	    fail "the client stopped asking in $1 mode"
 }
 switch handoff
 switch shared
@@ -48,11 +49,7 @@ ok "reload: proxy -> handoff -> shared -> proxy -> shared -> handoff"
 # Changing listen by reload is refused; the old one keeps serving.
 sed -i "s/^listen .*/listen 127.0.0.1:$((WPORT + 7))/" "$WORK/porter.conf"
 kill -HUP "$(master_pid)"
-for i in $(seq 1 30); do
-	grep -q "listen cannot change by reload" "$WORK/porter.log" && break
-	sleep 0.1
-done
-grep -q "listen cannot change by reload" "$WORK/porter.log" ||
+wait_log "listen cannot change by reload" ||
     fail "a listen change was not refused"
 [ "$(code /)" = 200 ] || fail "not serving after a refused reload"
 ok "listen change refused by reload, still serving"
@@ -67,7 +64,7 @@ write_conf "workers 2" "mode proxy" "connect_timeout 5s" \
     > "$WORK/porter.log" 2>&1) &
 PORTER_PID=$!
 STARTED="$STARTED $PORTER_PID"
-for i in $(seq 1 30); do port_free "$LPORT" || break; sleep 0.05; done
+wait_for '! port_free $LPORT' || fail "porter does not listen"
 t0=$(date +%s%N)
 c=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPORT/")
 ms=$((($(date +%s%N) - t0) / 1000000))

@@ -17,12 +17,14 @@ for i in $(seq 1 30); do
 done
 ok "30 requests succeeded across the kill"
 
+wait_for '[ "$(status_get ".workers[0].pid")" != "$old" ]' ||
+    fail "worker 0 keeps the killed pid $old"
 wait_ready 2
 set -- $(worker_pids)
 [ "$1" != "$old" ] || fail "worker 0 still has the killed pid $old"
 [ "$2" = "$other" ] || fail "the other worker changed pid: $other -> $2"
 kill -0 "$1" 2>/dev/null || fail "new worker $1 is not running"
-restarts=$(status | grep -o '"restarts":[0-9]*' | head -n 1 | cut -d: -f2)
+restarts=$(status_get '.workers[0].restarts')
 [ "$restarts" = 1 ] || fail "restarts is $restarts, expected 1"
 get / > /dev/null || fail "no answer after restart"
 ok "worker 0: pid $old -> $1, restarts 1"
@@ -31,9 +33,12 @@ ok "worker 0: pid $old -> $1, restarts 1"
 # brings the killed one back. (Clients that were on the killed worker
 # lose their connection; wrk counts those as read errors.)
 command -v wrk > /dev/null || fail "wrk is not installed"
+# The kill comes once wrk's 8 connections are up (and 3 s of load is
+# far from over).
 wrk -t1 -c8 -d3s "http://127.0.0.1:$LPORT/" > "$WORK/wrk.out" 2>&1 &
 w=$!
-sleep 1
+wait_for '[ "$(status_get .master.active_connections)" -ge 8 ]' 2 ||
+    fail "wrk's connections are not up"
 kill -9 "$1"
 wait $w
 grep -E "requests in|Socket errors|Non-2xx" "$WORK/wrk.out"

@@ -39,7 +39,7 @@ ok "answers come from the pids /status shows"
 
 # The master counted each worker's share.
 s=$(status)
-a=$(echo "$s" | grep -o '"accepted":[0-9]*' | sed -n 2p | cut -d: -f2)
-b=$(echo "$s" | grep -o '"accepted":[0-9]*' | sed -n 3p | cut -d: -f2)
+a=$(jq -r '.workers[0].accepted' <<< "$s")
+b=$(jq -r '.workers[1].accepted' <<< "$s")
 [ "$a" -ge 6 ] && [ "$b" -ge 6 ] || fail "per-worker accepted: $a $b"
 ok "per-worker accepted counts: $a $b"

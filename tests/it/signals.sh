@@ -7,13 +7,21 @@
 write_conf "workers 2"
 start_porter
 
+# A request is in flight: a worker has it (workers report theirs within
+# 100 ms), or in proxy mode the master relays it.
+in_flight() {
+	[ "$(status_get .master.active_connections)" -ge 1 ]
+}
+
 # SIGQUIT with /delay/1500 in flight: the request completes with 200.
 curl -s -m 10 -o "$WORK/slow.out" -w '%{http_code}' \
     "http://127.0.0.1:$LPORT/delay/1500" > "$WORK/slow.code" &
 c=$!
-sleep 0.5
+wait_for in_flight || fail "the slow request is not in flight"
 kill -QUIT "$(master_pid)"
-sleep 0.2
+# Draining: nothing listens on the port any more (in shared mode, not the
+# workers either), while the slow request goes on.
+wait_for 'port_free $LPORT' || fail "still listening while draining"
 code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPORT/")
 [ "$code" = 000 ] || fail "new connections still accepted while draining"
 wait $c
@@ -29,7 +37,7 @@ ok "SIGQUIT: in-flight /delay/1500 got 200, exit 0"
 start_porter
 curl -s -m 10 -o /dev/null "http://127.0.0.1:$LPORT/delay/5000" &
 c=$!
-sleep 0.3
+wait_for in_flight || fail "the slow request is not in flight"
 t0=$(date +%s%N)
 kill -TERM "$(master_pid)"
 wait_exit "$PORTER_PID" 5 || fail "porter did not exit after SIGTERM"
@@ -45,13 +53,13 @@ ok "SIGTERM: stopped in $ms ms"
 start_porter
 pids=$(worker_pids)
 kill -KILL "$(master_pid)"
-for i in $(seq 1 50); do
-	alive=0
-	for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-	[ $alive = 0 ] && break
-	sleep 0.1
-done
-[ $alive = 0 ] || fail "workers $pids outlived the master"
+wait_exit "$PORTER_PID" 10 || fail "the killed master is still there"
+alive() {
+	local p
+	for p in $pids; do kill -0 "$p" 2>/dev/null && return 0; done
+	return 1
+}
+wait_for '! alive' 5 || fail "workers $pids outlived the master"
 ok "killed master: no worker left behind"
 
 # Workers that cannot start (their port is taken): exit 3, no busy loop.
@@ -67,7 +75,7 @@ CONF
 timeout -s KILL 60 $PORTER -c "$WORK/block.conf" > "$WORK/block.log" 2>&1 &
 blocker=$!
 STARTED="$STARTED $blocker"
-for i in $(seq 1 50); do port_free $WPORT || break; sleep 0.1; done
+wait_for '! port_free $WPORT' || fail "the blocking porter does not listen"
 t0=$(date +%s%N)
 timeout -s KILL 60 $PORTER -c "$WORK/porter.conf" > "$WORK/porter.log" 2>&1
 rc=$?

@@ -27,14 +27,16 @@ $TCPCLIENT hold "$LPORT" 4 30 request < "$WORK/hold" > "$WORK/c.out" &
 cpid=$!
 STARTED="$STARTED $cpid"
 exec 7> "$WORK/hold"
-for i in $(seq 1 50); do grep -q "ready 4" "$WORK/c.out" && break; sleep 0.1; done
-grep -q "ready 4" "$WORK/c.out" || fail "4 clients not connected"
+wait_log '^ready 4$' "" "$WORK/c.out" || fail "4 clients not connected"
+# Not served within 0.5 s: that wait is the test (one served would be
+# answered in a few ms).
 code=$(curl -s -m 0.5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPORT/")
 [ "$code" = 000 ] || fail "a fifth client was served past max_connections"
 curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$LPORT/" \
     > "$WORK/fifth" 7>&- &
 f=$!
-sleep 0.3
+# The fifth is connected (in the backlog) before the four go.
+wait_for '[ "$(conns_to $LPORT)" -ge 5 ]' || fail "the fifth did not connect"
 exec 7>&-		# release the four
 wait $f
 [ "$(cat "$WORK/fifth")" = 200 ] || fail "the waiting client was not served"
@@ -47,12 +49,14 @@ wait $cpid
 # client must still be served, by the other worker.
 curl -s -m 10 -o /dev/null "http://127.0.0.1:$LPORT/delay/3000" &
 c=$!
-sleep 0.3
-busy=$(status | grep -o '"id":[0-9]*,"pid":[0-9]*,"port":[0-9]*,"state":"ready","restarts":[0-9]*,"active":1' |
-    grep -o '"pid":[0-9]*' | cut -d: -f2)
-[ -n "$busy" ] || fail "no worker holds the slow request"
+holder='.workers[] | select(.state == "ready" and .active == 1)'
+wait_for '[ -n "$(status_get "$holder | .pid")" ]' ||
+    fail "no worker holds the slow request"
+read -r busy bport < <(status_get "$holder | [.pid, .port] | @tsv")
+[ -n "$busy" ] && [ -n "$bport" ] || fail "no worker holds the slow request"
 kill -QUIT "$busy"
-sleep 0.2
+wait_for "port_free $bport" || fail "worker $busy still listens on $bport"
+kill -0 "$busy" || fail "worker $busy did not wait for its slow request"
 for i in $(seq 1 10); do
 	body=$(get /) || fail "request $i failed while a worker refused"
 	echo "$body" | grep -q "pid $busy," && fail "refusing worker answered"

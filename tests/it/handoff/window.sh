@@ -13,7 +13,7 @@ burst() {
 		curl -s -m 15 -o /dev/null -w '%{http_code}\n' \
 		    "http://127.0.0.1:$LPORT/" >> "$WORK/codes" &
 		pids="$pids $!"
-		sleep 0.05
+		sleep 0.05	# staggered: one after the other, as they come
 	done
 	BURST="$pids"
 }
@@ -34,7 +34,7 @@ grep -q "go to other workers" "$WORK/porter.log" ||
 wait_ready 2
 set -- $(worker_pids)
 [ "$1" != "$stuck" ] || fail "the stuck worker was not replaced"
-r=$(status | json_num refused)
+r=$(status_get .master.refused)
 [ "$r" = 0 ] || fail "refused $r"
 ok "stopped worker: killed after connect_timeout, 6/6 clients served"
 
@@ -48,11 +48,19 @@ start_porter
 set -- $(worker_pids)
 kill -STOP "$1" "$2"
 burst
-sleep 1
+# All six connected (three accepted, three in the backlog)...
+wait_for '[ "$(conns_to $LPORT)" -ge 6 ]' || fail "the clients did not connect"
+took_three() {
+	[ "$(status_get '.master | .accepted >= 3 and .pending >= 1')" = true ]
+}
+wait_for took_three || fail "the master did not take its three"
+# ...then half a second for a master that does not pause to accept more:
+# this wait is the test, for something that must not happen.
+sleep 0.5
 s=$(status)
-p=$(echo "$s" | json_num pending)
-a=$(echo "$s" | json_num accepted)
-h=$(echo "$s" | json_num handed_off)
+p=$(jq -r .master.pending <<< "$s")
+a=$(jq -r .master.accepted <<< "$s")
+h=$(jq -r .master.handed_off <<< "$s")
 echo "while stopped: accepted $a, handed_off $h, pending $p"
 [ "$p" = 1 ] && [ "$a" = 3 ] && [ "$h" = 0 ] ||
     fail "expected 3 accepted, 1 pending, 0 handed off"
@@ -61,6 +69,6 @@ wait $BURST
 n=$(grep -c '^200$' "$WORK/codes")
 [ "$n" = 6 ] || fail "$n of 6 clients served after the workers came back"
 s=$(status)
-[ "$(echo "$s" | json_num handed_off)" = 6 ] || fail "handed_off != 6"
-[ "$(echo "$s" | json_num refused)" = 0 ] || fail "a client was refused"
+[ "$(jq -r .master.handed_off <<< "$s")" = 6 ] || fail "handed_off != 6"
+[ "$(jq -r .master.refused <<< "$s")" = 0 ] || fail "a client was refused"
 ok "every window full: accepting paused, 6/6 served once workers resumed"

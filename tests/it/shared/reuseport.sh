@@ -23,8 +23,7 @@ for rp in off on; do
 		[ "$(sort -u "$WORK/ids" | wc -l)" = 2 ] ||
 		    fail "reuseport on: one worker got every connection"
 	fi
-	s=$(status)
-	[ "$(echo "$s" | json_num accepted)" = 0 ] ||
+	[ "$(status_get .master.accepted)" = 0 ] ||
 	    fail "the master accepted connections in shared mode"
 
 	set -- $(worker_pids)
@@ -35,9 +34,8 @@ for rp in off on; do
 	done
 	wait_ready 2
 	# Reports arrive within 100 ms; together they saw every request.
-	sleep 0.3
-	total=$(status | grep -o '"accepted":[0-9]*' | tail -n 2 |
-	    cut -d: -f2 | awk '{ s += $1 } END { print s }')
+	wait_for '[ "$(status_get "[.workers[].accepted] | add")" -ge 20 ]'
+	total=$(status_get '[.workers[].accepted] | add')
 	[ "$total" -ge 20 ] || fail "workers report $total accepted"
 	ok "reuseport $rp: 40 requests, a worker killed, 20 more served"
 	kill -TERM "$(master_pid)"
