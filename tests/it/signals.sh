@@ -33,17 +33,24 @@ grep -E "killed by signal|stopped by signal|exited with status" \
     "$WORK/porter.log" && fail "a worker did not stop cleanly on SIGQUIT"
 ok "SIGQUIT: in-flight /delay/1500 got 200, exit 0"
 
-# SIGTERM: fast, even with a request in flight.
+# SIGTERM: fast, even with a request in flight: porter does not wait for
+# it (a graceful stop would: 20 s here). Fast is about 0.1 s, but up to
+# 4 s under ASan on a busy machine, where every exiting process runs
+# LeakSanitizer: the limit is half the request's delay. A worker that
+# ignores SIGTERM is killed after 5 s (STOP_TIMEOUT): the log shows that.
+write_conf "workers 2" "graceful_timeout 60s"
 start_porter
-curl -s -m 10 -o /dev/null "http://127.0.0.1:$LPORT/delay/5000" &
+DELAY=20000
+curl -s -m 30 -o /dev/null "http://127.0.0.1:$LPORT/delay/$DELAY" &
 c=$!
 wait_for in_flight || fail "the slow request is not in flight"
 t0=$(date +%s%N)
 kill -TERM "$(master_pid)"
-wait_exit "$PORTER_PID" 5 || fail "porter did not exit after SIGTERM"
+wait_exit "$PORTER_PID" 15 || fail "porter did not exit after SIGTERM"
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$RC" = 0 ] || fail "exit status $RC after SIGTERM"
-[ $ms -lt 2000 ] || fail "SIGTERM took $ms ms"
+grep -q "fast stop" "$WORK/porter.log" || fail "SIGTERM: no fast stop logged"
+[ $ms -lt $((DELAY / 2)) ] || fail "SIGTERM took $ms ms"
 grep -E "killed by signal|stopped by signal|exited with status" \
     "$WORK/porter.log" && fail "a worker did not stop cleanly on SIGTERM"
 wait $c

@@ -8,11 +8,14 @@
 write_conf "workers 2" "idle_timeout 1s"
 start_porter
 
-# idle_timeout: a silent connection is closed after about 1 s.
+# idle_timeout: a silent connection is closed after about 1 s. The upper
+# limit is generous (1.1 s here, 1.3 s under ASan, more on a busy machine):
+# what it tells apart is a timeout that fires from one that does not, and
+# then tcpclient gives up after 5 s.
 t0=$(date +%s%N)
 : | $TCPCLIENT send "$LPORT" 5 > /dev/null || fail "idle connection kept"
 ms=$((($(date +%s%N) - t0) / 1000000))
-[ $ms -ge 900 ] && [ $ms -lt 3000 ] || fail "idle close after $ms ms"
+[ $ms -ge 900 ] && [ $ms -lt 4000 ] || fail "idle close after $ms ms"
 ok "idle connection closed after $ms ms"
 kill -TERM "$(master_pid)"
 wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
