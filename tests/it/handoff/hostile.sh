@@ -7,11 +7,6 @@
 export MODE=handoff
 . "${srcdir:-.}/tests/lib.sh"
 
-# The number of lines in porter's log matching $1.
-nlog() {
-	grep -cE "$1" "$WORK/porter.log"
-}
-
 # $2 requests (one at a time, Connection: close); the count of 200s.
 served() {
 	local i n=0
@@ -40,10 +35,10 @@ $TCPCLIENT hold "$LPORT" 40 30 request < "$WORK/hold" > "$WORK/c.out" &
 cpid=$!
 STARTED="$STARTED $cpid"
 exec 7> "$WORK/hold"
-for i in $(seq 1 100); do grep -q "ready 40" "$WORK/c.out" && break; sleep 0.1; done
-grep -q "ready 40" "$WORK/c.out" || fail "40 held clients were not all served"
+wait_for 'grep -q "ready 40" "$WORK/c.out"' ||
+    fail "40 held clients were not all served"
 n=$(served 50)
-nacks=$(nlog "without its fd")
+nacks=$(log_count "without its fd")
 echo "with worker $full full: 40 held + $n/50 served, $nacks NACK lines"
 [ "$n" = 50 ] || fail "$n of 50 clients served beside a full worker"
 [ "$nacks" -ge 1 ] || fail "the full worker never NACKed: the test is broken"
@@ -53,7 +48,7 @@ echo "with worker $full full: 40 held + $n/50 served, $nacks NACK lines"
 kill -0 "$full" || fail "the full worker died"
 exec 7>&-
 wait $cpid || fail "a held client was cut (tcpclient exit $?)"
-r=$(status | json_num refused)
+r=$(status_get .master.refused)
 [ "$r" = 0 ] || fail "$r clients refused"
 ok "full worker: backed off, not killed; 40 held + 50 new clients served"
 kill -TERM "$(master_pid)"
@@ -94,11 +89,11 @@ for (let i = 0, off = 0; i < 200; off = 0, i++) {
 }"
 write_conf "workers 2" "worker node $EX/hostile.js"
 start_porter
-sleep 1		# the flood is written at start; let the master read it
-n=$(nlog "not JSON")
-echo "garbage flood: $n log lines"
-[ "$n" -ge 1 ] && [ "$n" -le 12 ] || fail "$n log lines for the flood"
+wait_log "not JSON" || fail "the garbage was not noticed"
 [ "$(served 10)" = 10 ] || fail "clients not served after a garbage flood"
+n=$(log_count "not JSON")
+echo "garbage flood: $n log lines"
+[ "$n" -le 12 ] || fail "$n log lines for the flood"
 ok "a garbage flood is rate-limited in the log ($n lines)"
 kill -TERM "$(master_pid)"
 wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
@@ -109,9 +104,8 @@ hostile "process.send({act: 'suicide'});"
 write_conf "workers 2" "worker node $EX/hostile.js" "restart_limit 1000 60s" \
     "graceful_timeout 30s"
 start_porter
-sleep 4
-n=$(nlog "replacing it")
-procs=$(pgrep -c -P "$PORTER_PID" 2>/dev/null || echo 0)
+sleep 4		# the storm, if any, runs meanwhile
+n=$(log_count "replacing it")
 mp=$(master_pid)
 procs=$(pgrep -c -P "$mp")
 echo "self-replacing workers: $n replacements in 4 s, $procs processes"
