@@ -1,21 +1,73 @@
 /*
- * status.c: the master's status endpoint on libevent's evhttp.
- * GET /status is JSON, GET /metrics the same counters for Prometheus.
+ * status.c: the master's status endpoint. GET /status is JSON, GET
+ * /metrics the same counters for Prometheus. A small HTTP/1.1 server of
+ * its own on http-parser, bounded so that no client can make it cost the
+ * data path: a cap on connections, a deadline per request, small limits
+ * on what a request may hold, and porter's accept loop (which backs off
+ * when the master is out of fds).
  */
 #include "config.h"
 
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <http_parser.h>
 
 #include "porter.h"
 
-static struct evhttp	*status_http;
+#define STATUS_MAX_CONNS	64	/* connections at once; more get 503 */
+#define STATUS_TIMEOUT		5000	/* ms for a request to arrive whole */
+#define STATUS_MAX_URL		1024	/* longer: 414 */
+#define STATUS_MAX_HEADERS	8192	/* header bytes; more: 431 */
+#define STATUS_MAX_INPUT	16384	/* read no further ahead than this */
+#define STATUS_FDS_TTL		100	/* ms a counted fd figure is reused */
+
+struct status_conn {
+	TAILQ_ENTRY(status_conn) sc_entry;
+	struct bufferevent	*sc_bev;
+	struct event		*sc_deadline;
+	http_parser		 sc_parser;
+	char			 sc_path[STATUS_MAX_URL + 1];
+	size_t			 sc_pathlen;
+	size_t			 sc_hbytes;	/* header bytes of this request */
+	int			 sc_error;	/* 4xx to answer, or 0 */
+	int			 sc_complete;	/* a request waits to be served */
+	int			 sc_keepalive;
+	int			 sc_closing;	/* close once the output drains */
+};
+
+static TAILQ_HEAD(, status_conn) status_conns =
+    TAILQ_HEAD_INITIALIZER(status_conns);
+static int		 status_nconns;
+static int		 status_full;		/* logged that the cap was hit */
+static struct listener	*status_listener;
+static struct evbuffer	*status_body;		/* scratch for one answer */
+static struct master	*status_master;
+
+static int	status_on_begin(http_parser *);
+static int	status_on_url(http_parser *, const char *, size_t);
+static int	status_on_header(http_parser *, const char *, size_t);
+static int	status_on_headers_complete(http_parser *);
+static int	status_on_complete(http_parser *);
+static void	status_close(struct status_conn *);
+
+static const http_parser_settings status_settings = {
+	.on_message_begin = status_on_begin,
+	.on_url = status_on_url,
+	.on_header_field = status_on_header,
+	.on_header_value = status_on_header,
+	.on_headers_complete = status_on_headers_complete,
+	.on_message_complete = status_on_complete,
+};
 
 static long
 status_uptime(const struct master *m)
@@ -23,11 +75,35 @@ status_uptime(const struct master *m)
 	return (long)((clock_ms() - m->m_started) / 1000);
 }
 
-/* The real fd count, which also keeps peak_fds honest. */
+/*
+ * The real fd count, which also keeps peak_fds honest. Since Linux 6.2 the
+ * size of /proc/self/fd is the count, found without listing the fds; on
+ * older kernels the listing (which costs as much as there are fds) is
+ * reused for STATUS_FDS_TTL, so that a poller cannot make every request
+ * pay it.
+ */
+static int
+status_count_fds(void)
+{
+	static int	 cached = -1;
+	static uint64_t	 when;
+	struct stat	 st;
+	uint64_t	 now;
+
+	if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0)
+		return (int)st.st_size;
+	now = clock_ms();
+	if (cached == -1 || now - when >= STATUS_FDS_TTL) {
+		cached = master_count_fds();
+		when = now;
+	}
+	return cached;
+}
+
 static int
 status_fds(struct master *m)
 {
-	int	n = master_count_fds();
+	int	n = status_count_fds();
 
 	if (n > m->m_stats.peak_fds)
 		m->m_stats.peak_fds = n;
@@ -145,39 +221,354 @@ status_metrics(struct master *m, struct evbuffer *b)
 	}
 }
 
-static void
-status_request_cb(struct evhttp_request *req, void *arg)
-{
-	struct master	*m = arg;
-	struct evbuffer	*b;
-	const char	*path, *type;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
-	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
-		evhttp_send_error(req, 405, "Method Not Allowed");
-		return;
+static const char *
+status_reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	default:  return "Error";
 	}
-	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, "Internal Server Error");
-		return;
-	}
-	if (path != NULL && strcmp(path, "/status") == 0) {
-		status_json(m, b);
+}
+
+/* One answer: status line, headers, and the body (none for HEAD). */
+static void
+status_reply(struct status_conn *sc, int code, const char *type,
+    struct evbuffer *body, int head)
+{
+	struct evbuffer	*out = bufferevent_get_output(sc->sc_bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s%s\r\n", code, status_reason(code), type,
+	    evbuffer_get_length(body),
+	    code == 405 ? "Allow: GET, HEAD\r\n" : "",
+	    sc->sc_keepalive ? "" : "Connection: close\r\n");
+	if (head)
+		evbuffer_drain(body, evbuffer_get_length(body));
+	else
+		evbuffer_add_buffer(out, body);
+}
+
+static void
+status_error(struct status_conn *sc, int code)
+{
+	evbuffer_drain(status_body, evbuffer_get_length(status_body));
+	evbuffer_add_printf(status_body, "%d %s\n", code, status_reason(code));
+	sc->sc_keepalive = 0;
+	status_reply(sc, code, "text/plain", status_body, 0);
+}
+
+/* Answer the parsed request. The query string is ignored. */
+static void
+status_serve(struct status_conn *sc)
+{
+	struct evbuffer	*b = status_body;
+	size_t		 len = strcspn(sc->sc_path, "?");
+	const char	*type;
+	int		 head = sc->sc_parser.method == HTTP_HEAD;
+
+	evbuffer_drain(b, evbuffer_get_length(b));
+	if (len == 7 && memcmp(sc->sc_path, "/status", 7) == 0) {
+		status_json(status_master, b);
 		type = "application/json";
-	} else if (path != NULL && strcmp(path, "/metrics") == 0) {
-		status_metrics(m, b);
+	} else if (len == 8 && memcmp(sc->sc_path, "/metrics", 8) == 0) {
+		status_metrics(status_master, b);
 		type = "text/plain; version=0.0.4";
 	} else {
-		evbuffer_free(b);
-		evhttp_send_error(req, 404, "Not Found (try /status or "
-		    "/metrics)");
+		evbuffer_add_printf(b, "Not Found (try /status or "
+		    "/metrics)\n");
+		status_reply(sc, 404, "text/plain", b, head);
 		return;
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", type);
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
+	status_reply(sc, 200, type, b, head);
+}
+
+static int
+status_on_begin(http_parser *p)
+{
+	struct status_conn	*sc = p->data;
+
+	sc->sc_pathlen = 0;
+	sc->sc_path[0] = '\0';
+	sc->sc_hbytes = 0;
+	return 0;
+}
+
+static int
+status_on_url(http_parser *p, const char *at, size_t len)
+{
+	struct status_conn	*sc = p->data;
+
+	if (len > STATUS_MAX_URL - sc->sc_pathlen) {
+		sc->sc_error = 414;
+		return -1;
+	}
+	memcpy(sc->sc_path + sc->sc_pathlen, at, len);
+	sc->sc_pathlen += len;
+	sc->sc_path[sc->sc_pathlen] = '\0';
+	return 0;
+}
+
+static int
+status_on_header(http_parser *p, const char *at, size_t len)
+{
+	struct status_conn	*sc = p->data;
+
+	(void)at;
+	sc->sc_hbytes += len + 2;	/* ": " or CRLF per piece */
+	if (sc->sc_hbytes > STATUS_MAX_HEADERS) {
+		sc->sc_error = 431;
+		return -1;
+	}
+	return 0;
+}
+
+/* Only GET and HEAD, and without a body: refused before it is read. */
+static int
+status_on_headers_complete(http_parser *p)
+{
+	struct status_conn	*sc = p->data;
+
+	if (p->method != HTTP_GET && p->method != HTTP_HEAD) {
+		sc->sc_error = 405;
+		return -1;
+	}
+	if ((p->flags & F_CHUNKED) || (p->content_length > 0 &&
+	    p->content_length != ULLONG_MAX)) {
+		sc->sc_error = 413;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+status_on_complete(http_parser *p)
+{
+	struct status_conn	*sc = p->data;
+
+	sc->sc_keepalive = http_should_keep_alive(p) && !p->upgrade;
+	sc->sc_complete = 1;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/*
+ * Parse what has arrived and drain it; 1 when a request is complete, 0
+ * for more, -1 after a malformed or refused request (sc_error set).
+ */
+static int
+status_parse(struct status_conn *sc, struct evbuffer *in)
+{
+	struct evbuffer_iovec	 vec[4];
+	http_parser		*p = &sc->sc_parser;
+	enum http_errno		 err;
+	size_t			 n, done;
+	int			 i, nvec;
+
+	while (evbuffer_get_length(in) > 0) {
+		nvec = evbuffer_peek(in, -1, NULL, vec, nitems(vec));
+		if (nvec > (int)nitems(vec))
+			nvec = (int)nitems(vec);
+		done = 0;
+		for (i = 0; i < nvec; i++) {
+			n = http_parser_execute(p, &status_settings,
+			    vec[i].iov_base, vec[i].iov_len);
+			done += n;
+			err = HTTP_PARSER_ERRNO(p);
+			if (err == HPE_PAUSED || (err == HPE_OK &&
+			    sc->sc_complete)) {
+				evbuffer_drain(in, done);
+				return 1;
+			}
+			if (err != HPE_OK || n != vec[i].iov_len)
+				goto fail;
+		}
+		evbuffer_drain(in, done);
+	}
+	return 0;
+
+ fail:
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (sc->sc_error == 0)
+		sc->sc_error = 400;
+	return -1;
+}
+
+static void
+status_deadline(struct status_conn *sc)
+{
+	struct timeval	tv = { STATUS_TIMEOUT / 1000,
+			    (STATUS_TIMEOUT % 1000) * 1000 };
+
+	evtimer_add(sc->sc_deadline, &tv);
+}
+
+/*
+ * Serve what the input holds, one answer at a time: the next pipelined
+ * request is read only once the last answer is written, so the output
+ * holds one answer at most and the input (read high watermark) 16 KiB.
+ */
+static void
+status_process(struct status_conn *sc)
+{
+	struct evbuffer	*in = bufferevent_get_input(sc->sc_bev);
+	struct evbuffer	*out = bufferevent_get_output(sc->sc_bev);
+
+	while (!sc->sc_closing && evbuffer_get_length(out) == 0 &&
+	    evbuffer_get_length(in) > 0) {
+		if (sc->sc_complete) {
+			sc->sc_complete = 0;
+			http_parser_pause(&sc->sc_parser, 0);
+		}
+		switch (status_parse(sc, in)) {
+		case 0:
+			return;
+		case -1:
+			status_error(sc, sc->sc_error);
+			sc->sc_closing = 1;
+			break;
+		default:
+			status_serve(sc);
+			if (!sc->sc_keepalive)
+				sc->sc_closing = 1;
+			else
+				status_deadline(sc);
+			break;
+		}
+	}
+	if (sc->sc_closing) {
+		bufferevent_disable(sc->sc_bev, EV_READ);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (evbuffer_get_length(out) == 0)
+			status_close(sc);
+	}
+}
+
+static void
+status_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	status_process(arg);
+}
+
+/* The output drained: close, or go on with pipelined requests. */
+static void
+status_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct status_conn	*sc = arg;
+
+	(void)bev;
+	if (sc->sc_closing)
+		status_close(sc);
+	else
+		status_process(sc);
+}
+
+static void
+status_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct status_conn	*sc = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) && !sc->sc_closing) {
+		/* Half-closed: answer what came, then close. */
+		sc->sc_keepalive = 0;
+		status_process(sc);
+		if (sc->sc_closing)
+			return;		/* closing or closed already */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+			sc->sc_closing = 1;
+			return;
+		}
+	}
+	status_close(sc);
+}
+
+/* Too slow: a request not in whole, or an answer not taken, in time. */
+static void
+status_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	status_close(arg);
+}
+
+static void
+status_close(struct status_conn *sc)
+{
+	TAILQ_REMOVE(&status_conns, sc, sc_entry);
+	status_nconns--;
+	event_free(sc->sc_deadline);
+	bufferevent_free(sc->sc_bev);
+	free(sc);
+	if (status_full && status_nconns < STATUS_MAX_CONNS / 2) {
+		log_info("status: %d connections, taking new ones again",
+		    status_nconns);
+		status_full = 0;
+	}
+}
+
+/*
+ * A new status client. Over the cap it gets a 503 if its socket takes it
+ * at once, and is closed: what it costs is bounded by what it sends.
+ */
+static void
+status_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
+{
+	static const char	 busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	struct master		*m = arg;
+	struct status_conn	*sc;
+
+	(void)sa;
+	(void)len;
+	if (status_nconns >= STATUS_MAX_CONNS) {
+		if (!status_full)
+			log_warnx("status: %d connections, refusing more",
+			    status_nconns);
+		status_full = 1;
+		(void)send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		goto fail;
+	if ((sc->sc_bev = bufferevent_socket_new(m->m_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(sc);
+		goto fail;
+	}
+	if ((sc->sc_deadline = evtimer_new(m->m_base, status_deadline_cb,
+	    sc)) == NULL) {
+		bufferevent_free(sc->sc_bev);
+		free(sc);
+		return;
+	}
+	http_parser_init(&sc->sc_parser, HTTP_REQUEST);
+	sc->sc_parser.data = sc;
+	TAILQ_INSERT_TAIL(&status_conns, sc, sc_entry);
+	status_nconns++;
+	bufferevent_setcb(sc->sc_bev, status_read_cb, status_write_cb,
+	    status_event_cb, sc);
+	bufferevent_setwatermark(sc->sc_bev, EV_READ, 0, STATUS_MAX_INPUT);
+	bufferevent_enable(sc->sc_bev, EV_READ | EV_WRITE);
+	status_deadline(sc);
+	return;
+
+ fail:
+	log_warn("%s", __func__);
+	close(fd);
 }
 
 int
@@ -187,24 +578,30 @@ status_start(struct master *m, char **cause)
 
 	if ((fd = listener_bind(&m->m_conf->c_status, 128, 0, cause)) == -1)
 		return -1;
-	if ((status_http = evhttp_new(m->m_base)) == NULL ||
-	    evhttp_accept_socket_with_handle(status_http, fd) == NULL) {
+	status_master = m;
+	if ((status_body = evbuffer_new()) == NULL ||
+	    (status_listener = listener_new(m->m_base, fd, status_accept_cb,
+	    m)) == NULL) {
 		close(fd);
-		*cause = strdup("cannot start evhttp");
+		status_stop();
+		*cause = strdup("cannot start the status endpoint");
 		return -1;
 	}
-	evhttp_set_timeout(status_http, 10);
-	evhttp_set_allowed_methods(status_http, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_HEAD);
-	evhttp_set_gencb(status_http, status_request_cb, m);
 	return 0;
 }
 
 void
 status_stop(void)
 {
-	if (status_http != NULL) {
-		evhttp_free(status_http);
-		status_http = NULL;
+	struct status_conn	*sc;
+
+	while ((sc = TAILQ_FIRST(&status_conns)) != NULL)
+		status_close(sc);
+	status_full = 0;
+	listener_free(status_listener);
+	status_listener = NULL;
+	if (status_body != NULL) {
+		evbuffer_free(status_body);
+		status_body = NULL;
 	}
 }
