@@ -43,6 +43,7 @@ struct status_conn {
 	int			 sc_complete;	/* a request waits to be served */
 	int			 sc_keepalive;
 	int			 sc_closing;	/* close once the output drains */
+	int			 sc_eof;	/* the client sends no more */
 };
 
 static TAILQ_HEAD(, status_conn) status_conns =
@@ -417,8 +418,9 @@ status_deadline(struct status_conn *sc)
  * Serve what the input holds, one answer at a time: the next pipelined
  * request is read only once the last answer is written, so the output
  * holds one answer at most and the input (read high watermark) 16 KiB.
+ * Returns 1 if the connection is closed (sc is gone), else 0.
  */
-static void
+static int
 status_process(struct status_conn *sc)
 {
 	struct evbuffer	*in = bufferevent_get_input(sc->sc_bev);
@@ -432,33 +434,40 @@ status_process(struct status_conn *sc)
 		}
 		switch (status_parse(sc, in)) {
 		case 0:
-			return;
+			break;
 		case -1:
 			status_error(sc, sc->sc_error);
 			sc->sc_closing = 1;
-			break;
+			continue;
 		default:
 			status_serve(sc);
 			if (!sc->sc_keepalive)
 				sc->sc_closing = 1;
 			else
 				status_deadline(sc);
-			break;
+			continue;
 		}
+		break;
 	}
+	/* Half-closed and all answered: nothing more can come. */
+	if (sc->sc_eof && evbuffer_get_length(out) == 0)
+		sc->sc_closing = 1;
 	if (sc->sc_closing) {
 		bufferevent_disable(sc->sc_bev, EV_READ);
 		evbuffer_drain(in, evbuffer_get_length(in));
-		if (evbuffer_get_length(out) == 0)
+		if (evbuffer_get_length(out) == 0) {
 			status_close(sc);
+			return 1;
+		}
 	}
+	return 0;
 }
 
 static void
 status_read_cb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
-	status_process(arg);
+	(void)status_process(arg);
 }
 
 /* The output drained: close, or go on with pipelined requests. */
@@ -471,25 +480,20 @@ status_write_cb(struct bufferevent *bev, void *arg)
 	if (sc->sc_closing)
 		status_close(sc);
 	else
-		status_process(sc);
+		(void)status_process(sc);
 }
 
+/* EOF: answer what came (the write callback goes on), then close. */
 static void
 status_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct status_conn	*sc = arg;
 
-	(void)bev;
-	if ((what & BEV_EVENT_EOF) && !sc->sc_closing) {
-		/* Half-closed: answer what came, then close. */
-		sc->sc_keepalive = 0;
-		status_process(sc);
-		if (sc->sc_closing)
-			return;		/* closing or closed already */
-		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
-			sc->sc_closing = 1;
+	if (what == (BEV_EVENT_READING | BEV_EVENT_EOF)) {
+		sc->sc_eof = 1;
+		if (status_process(sc) == 1 ||
+		    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 			return;
-		}
 	}
 	status_close(sc);
 }
