@@ -1147,7 +1147,7 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 		return EXIT_START;
 	}
 	listener_serve(c->c_mode);
-	if (c->c_status_on && status_start(master, &cause) == -1) {
+	if (c->c_status_on && status_start(&cause) == -1) {
 		log_warnx("status: %s", cause);
 		free(cause);
 		return EXIT_START;

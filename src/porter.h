@@ -382,7 +382,7 @@ void		 relay_threads_stop(void);
 void		 relay_close_all(void);
 
 /* status.c */
-int	status_start(struct master *, char **);
+int	status_start(char **);
 void	status_stop(void);
 
 /* ipc.c */

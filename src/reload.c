@@ -97,7 +97,7 @@ reload_master(struct conf *oc, struct conf *nc)
 	if (oc->c_status_on != nc->c_status_on || (nc->c_status_on &&
 	    !addr_eq(&oc->c_status, &nc->c_status))) {
 		status_stop();
-		if (nc->c_status_on && status_start(master, &cause) == -1) {
+		if (nc->c_status_on && status_start(&cause) == -1) {
 			log_warnx("reload: status: %s", cause);
 			free(cause);
 		}

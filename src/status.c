@@ -52,7 +52,6 @@ static int		 status_nconns;
 static int		 status_full;		/* logged that the cap was hit */
 static struct listener	*status_listener;
 static struct evbuffer	*status_body;		/* scratch for one answer */
-static struct master	*status_master;
 
 static int	status_on_begin(http_parser *);
 static int	status_on_url(http_parser *, const char *, size_t);
@@ -71,9 +70,9 @@ static const http_parser_settings status_settings = {
 };
 
 static long
-status_uptime(const struct master *m)
+status_uptime(void)
 {
-	return (long)((clock_ms() - m->m_started) / 1000);
+	return (long)((clock_ms() - master->m_started) / 1000);
 }
 
 /*
@@ -102,44 +101,44 @@ status_count_fds(void)
 }
 
 static int
-status_fds(struct master *m)
+status_fds(void)
 {
 	int	n = status_count_fds();
 
-	if (n > m->m_stats.peak_fds)
-		m->m_stats.peak_fds = n;
+	if (n > master->m_stats.peak_fds)
+		master->m_stats.peak_fds = n;
 	return n;
 }
 
 static void
-status_json(struct master *m, struct evbuffer *b)
+status_json(struct evbuffer *b)
 {
-	const struct master_stats	*s = &m->m_stats;
+	const struct master_stats	*s = &master->m_stats;
 	const struct worker		*w;
-	int				 i, fds = status_fds(m);
+	int				 i, fds = status_fds();
 
 	evbuffer_add_printf(b, "{\"version\":\"%s\",\"mode\":\"%s\","
 	    "\"balance\":\"%s\",\"worker\":\"%s\",\"listen\":\"",
-	    PORTER_VERSION, conf_mode_name(m->m_conf->c_mode),
-	    conf_balance_name(m->m_conf->c_balance),
-	    conf_worker_name(m->m_conf->c_worker));
-	for (i = 0; i < m->m_conf->c_nlisten; i++)
+	    PORTER_VERSION, conf_mode_name(master->m_conf->c_mode),
+	    conf_balance_name(master->m_conf->c_balance),
+	    conf_worker_name(master->m_conf->c_worker));
+	for (i = 0; i < master->m_conf->c_nlisten; i++)
 		evbuffer_add_printf(b, "%s%s", i ? "," : "",
-		    m->m_conf->c_listen[i].a_text);
+		    master->m_conf->c_listen[i].a_text);
 	evbuffer_add_printf(b, "\",\"uptime_s\":%ld,"
 	    "\"master\":{\"pid\":%ld,\"open_fds\":%d,\"peak_fds\":%d,"
 	    "\"active_connections\":%u,\"accepted\":%llu,\"relayed\":%llu,"
 	    "\"handed_off\":%llu,\"refused\":%llu,\"pending\":%u,"
-	    "\"stopping\":%s},\"workers\":[", status_uptime(m), (long)m->m_pid,
+	    "\"stopping\":%s},\"workers\":[", status_uptime(), (long)master->m_pid,
 	    fds,
 	    s->peak_fds, master_load(), (unsigned long long)s->accepted,
 	    (unsigned long long)s->relayed,
 	    (unsigned long long)s->handed_off,
 	    (unsigned long long)s->refused,
-	    m->m_conf->c_mode == MODE_HANDOFF ? handoff_pending() : 0,
-	    m->m_stopping ? "true" : "false");
-	for (i = 0; i < m->m_nworkers; i++) {
-		w = m->m_workers[i];
+	    master->m_conf->c_mode == MODE_HANDOFF ? handoff_pending() : 0,
+	    master->m_stopping ? "true" : "false");
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
 		char	port[16] = "null", active[16] = "null";
 
 		if (master_worker_port(w) > 0)
@@ -157,9 +156,9 @@ status_json(struct master *m, struct evbuffer *b)
 }
 
 static void
-status_metrics(struct master *m, struct evbuffer *b)
+status_metrics(struct evbuffer *b)
 {
-	const struct master_stats	*s = &m->m_stats;
+	const struct master_stats	*s = &master->m_stats;
 	const struct worker		*w;
 	int				 i;
 
@@ -182,31 +181,31 @@ status_metrics(struct master *m, struct evbuffer *b)
 	    "porter_connections_total{event=\"relayed\"} %llu\n"
 	    "porter_connections_total{event=\"handed_off\"} %llu\n"
 	    "porter_connections_total{event=\"refused\"} %llu\n",
-	    status_uptime(m), status_fds(m), s->peak_fds, master_load(),
+	    status_uptime(), status_fds(), s->peak_fds, master_load(),
 	    (unsigned long long)s->accepted, (unsigned long long)s->relayed,
 	    (unsigned long long)s->handed_off,
 	    (unsigned long long)s->refused);
 	evbuffer_add_printf(b,
 	    "# HELP porter_worker_up Whether the worker takes connections.\n"
 	    "# TYPE porter_worker_up gauge\n");
-	for (i = 0; i < m->m_nworkers; i++) {
-		w = m->m_workers[i];
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
 		evbuffer_add_printf(b, "porter_worker_up{id=\"%d\"} %d\n",
 		    w->w_id, w->w_state == WS_READY);
 	}
 	evbuffer_add_printf(b,
 	    "# HELP porter_worker_restarts_total Restarts of the worker.\n"
 	    "# TYPE porter_worker_restarts_total counter\n");
-	for (i = 0; i < m->m_nworkers; i++) {
-		w = m->m_workers[i];
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
 		evbuffer_add_printf(b, "porter_worker_restarts_total"
 		    "{id=\"%d\"} %u\n", w->w_id, w->w_restarts);
 	}
 	evbuffer_add_printf(b,
 	    "# HELP porter_worker_connections_active Live connections.\n"
 	    "# TYPE porter_worker_connections_active gauge\n");
-	for (i = 0; i < m->m_nworkers; i++) {
-		w = m->m_workers[i];
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
 		if (master_knows_active(w))
 			evbuffer_add_printf(b, "porter_worker_connections_active"
 			    "{id=\"%d\"} %u\n", w->w_id, w->w_active);
@@ -214,8 +213,8 @@ status_metrics(struct master *m, struct evbuffer *b)
 	evbuffer_add_printf(b,
 	    "# HELP porter_worker_connections_total Connections given to it.\n"
 	    "# TYPE porter_worker_connections_total counter\n");
-	for (i = 0; i < m->m_nworkers; i++) {
-		w = m->m_workers[i];
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
 		evbuffer_add_printf(b, "porter_worker_connections_total"
 		    "{id=\"%d\"} %llu\n", w->w_id,
 		    (unsigned long long)w->w_accepted);
@@ -280,10 +279,10 @@ status_serve(struct status_conn *sc)
 
 	evbuffer_drain(b, evbuffer_get_length(b));
 	if (len == 7 && memcmp(sc->sc_path, "/status", 7) == 0) {
-		status_json(status_master, b);
+		status_json(b);
 		type = "application/json";
 	} else if (len == 8 && memcmp(sc->sc_path, "/metrics", 8) == 0) {
-		status_metrics(status_master, b);
+		status_metrics(b);
 		type = "text/plain; version=0.0.4";
 	} else {
 		evbuffer_add_printf(b, "Not Found (try /status or "
@@ -531,11 +530,11 @@ status_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 {
 	static const char	 busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
-	struct master		*m = arg;
 	struct status_conn	*sc;
 
 	(void)sa;
 	(void)len;
+	(void)arg;
 	if (status_nconns >= STATUS_MAX_CONNS) {
 		if (!status_full)
 			log_warnx("status: %d connections, refusing more",
@@ -548,12 +547,12 @@ status_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 	}
 	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		goto fail;
-	if ((sc->sc_bev = bufferevent_socket_new(m->m_base, fd,
+	if ((sc->sc_bev = bufferevent_socket_new(master->m_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		free(sc);
 		goto fail;
 	}
-	if ((sc->sc_deadline = evtimer_new(m->m_base, status_deadline_cb,
+	if ((sc->sc_deadline = evtimer_new(master->m_base, status_deadline_cb,
 	    sc)) == NULL) {
 		bufferevent_free(sc->sc_bev);
 		free(sc);
@@ -576,16 +575,15 @@ status_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 }
 
 int
-status_start(struct master *m, char **cause)
+status_start(char **cause)
 {
 	int	fd;
 
-	if ((fd = listener_bind(&m->m_conf->c_status, 128, 0, cause)) == -1)
+	if ((fd = listener_bind(&master->m_conf->c_status, 128, 0, cause)) == -1)
 		return -1;
-	status_master = m;
 	if ((status_body = evbuffer_new()) == NULL ||
-	    (status_listener = listener_new(m->m_base, fd, status_accept_cb,
-	    m)) == NULL) {
+	    (status_listener = listener_new(master->m_base, fd, status_accept_cb,
+	    NULL)) == NULL) {
 		close(fd);
 		status_stop();
 		*cause = strdup("cannot start the status endpoint");

@@ -131,13 +131,9 @@ abuse hold "$SPORT" 200 < "$WORK/hold" > "$WORK/hold.out" &
 hpid=$!
 STARTED="$STARTED $hpid"
 exec 7> "$WORK/hold"
-for i in $(seq 1 100); do
-	grep -q holding "$WORK/hold.out" && break
-	sleep 0.1
-done
-grep -q "holding 200" "$WORK/hold.out" ||
+wait_for 'grep -q "holding 200" "$WORK/hold.out"' 10 ||
     fail "idle clients: $(cat "$WORK/hold.out")"
-sleep 0.3
+sleep 0.3	# the master accepts what it will of them meanwhile
 f1=$(nfds)
 c0=$(ticks)
 sleep 1
@@ -155,11 +151,8 @@ done
 ok "200 idle status clients: $((f1 - f0)) kept, $over beyond, public 200s"
 exec 7>&-
 wait $hpid
-for i in $(seq 1 30); do
-	[ "$(scode "$S/status")" = 200 ] && break
-	sleep 0.1
-done
-[ "$(scode "$S/status")" = 200 ] || fail "status not back after the clients left"
+wait_for '[ "$(scode "$S/status")" = 200 ]' 3 ||
+    fail "status not back after the clients left"
 
 # Out of fds: accept backs off instead of spinning, and recovers.
 lim=$(awk '/^Max open files/ { print $4 ":" $5 }' "/proc/$MP/limits")
@@ -170,11 +163,9 @@ abuse hold "$SPORT" 60 < "$WORK/hold2" > "$WORK/hold2.out" &
 hpid=$!
 STARTED="$STARTED $hpid"
 exec 8> "$WORK/hold2"
-for i in $(seq 1 100); do
-	grep -q holding "$WORK/hold2.out" && break
-	sleep 0.1
-done
-sleep 0.3
+wait_for 'grep -q holding "$WORK/hold2.out"' 10 ||
+    fail "out of fds: the clients did not connect"
+sleep 0.3	# the master runs out of fds meanwhile
 l0=$(wc -l < "$WORK/porter.log")
 c0=$(ticks)
 sleep 1
@@ -187,11 +178,8 @@ grep -q "pausing" "$WORK/porter.log" || fail "accept never ran out of fds"
 exec 8>&-
 wait $hpid
 prlimit --pid "$MP" --nofile="$lim" || fail "prlimit failed"
-for i in $(seq 1 30); do
-	[ "$(scode "$S/status")" = 200 ] && break
-	sleep 0.1
-done
-[ "$(scode "$S/status")" = 200 ] || fail "status not back after running out of fds"
+wait_for '[ "$(scode "$S/status")" = 200 ]' 3 ||
+    fail "status not back after running out of fds"
 [ "$(code /)" = 200 ] || fail "public GET failed after running out of fds"
 ok "out of fds: accept backed off ($((c1 - c0)) ticks in 1 s), recovered"
 
