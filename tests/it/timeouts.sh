@@ -53,10 +53,10 @@ wait $cpid
 curl -s -m 10 -o /dev/null "http://127.0.0.1:$LPORT/delay/3000" &
 c=$!
 holder='.workers[] | select(.state == "ready" and .active == 1)'
-wait_for '[ -n "$(status_get "$holder | .pid")" ]' ||
+# One reading of /status gives both: two could see different moments.
+wait_for 'read -r busy bport < <(status_get "$holder | [.pid, .port] | @tsv")
+    [ -n "$busy" ] && [ -n "$bport" ]' ||
     fail "no worker holds the slow request"
-read -r busy bport < <(status_get "$holder | [.pid, .port] | @tsv")
-[ -n "$busy" ] && [ -n "$bport" ] || fail "no worker holds the slow request"
 kill -QUIT "$busy"
 wait_for "port_free $bport" || fail "worker $busy still listens on $bport"
 kill -0 "$busy" || fail "worker $busy did not wait for its slow request"
