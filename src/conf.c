@@ -42,6 +42,8 @@ struct keyword {
 
 static int	conf_balance(struct conf_ctx *, int, char **);
 static int	conf_duration(struct conf_ctx *, int, char **);
+static int	conf_env(struct conf_ctx *, int, char **);
+static int	conf_env_clear(struct conf_ctx *, int, char **);
 static int	conf_handoff_window(struct conf_ctx *, int, char **);
 static int	conf_listen(struct conf_ctx *, int, char **);
 static int	conf_max_connections(struct conf_ctx *, int, char **);
@@ -65,6 +67,8 @@ static int	conf_error(struct conf_ctx *, const char *, ...)
 static const struct keyword keywords[] = {
 	{ "balance",		1, 1,  0, conf_balance },
 	{ "connect_timeout",	1, 1,  0, conf_duration },
+	{ "env",		1, 1,  1, conf_env },
+	{ "env_clear",		1, 1,  0, conf_env_clear },
 	{ "graceful_timeout",	1, 1,  0, conf_duration },
 	{ "handoff_window",	1, 1,  0, conf_handoff_window },
 	{ "header_timeout",	1, 1,  0, conf_duration },
@@ -201,12 +205,17 @@ conf_unref(struct conf *c)
 void
 conf_free(struct conf *c)
 {
+	int	i;
+
 	if (c == NULL)
 		return;
 	free(c->c_path);
 	conf_free_argv(c->c_worker_argv);
 	free(c->c_user);
 	free(c->c_pidfile);
+	for (i = 0; i < c->c_nenv; i++)
+		free(c->c_env[i]);
+	free(c->c_env);
 	free(c);
 }
 
@@ -387,17 +396,20 @@ conf_workers(struct conf_ctx *ctx, int argc, char **argv)
 	    &ctx->conf->c_workers);
 }
 
-/* Whether cmd names a program we can run (searching PATH as execvp does). */
+/*
+ * Whether cmd names a program we can run, searching path (porter's PATH
+ * if NULL) as execvp does.
+ */
 static int
-conf_runnable(const char *cmd)
+conf_runnable(const char *cmd, const char *path)
 {
-	const char	*path, *p, *end;
+	const char	*p, *end;
 	char		 buf[4096];
 
 	if (strchr(cmd, '/') != NULL)
 		return access(cmd, X_OK) == 0;
-	if ((path = getenv("PATH")) == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
+	if (path == NULL && (path = getenv("PATH")) == NULL)
+		path = PORTER_ENV_PATH;
 	for (p = path; *p != '\0'; p = *end ? end + 1 : end) {
 		if ((end = strchr(p, ':')) == NULL)
 			end = p + strlen(p);
@@ -438,7 +450,7 @@ conf_worker(struct conf_ctx *ctx, int argc, char **argv)
 		}
 	}
 	rv = 0;
-	if (k == WORKER_EXEC && !conf_runnable(argv[2]))
+	if (k == WORKER_EXEC && !conf_runnable(argv[2], NULL))
 		rv = conf_error(ctx, "worker: exec: cannot run \"%s\" (not "
 		    "found, or not executable)", argv[2]);
 	else if (k == WORKER_NODE && access(argv[2], R_OK) == -1)
@@ -612,6 +624,84 @@ conf_user(struct conf_ctx *ctx, int argc, char **argv)
 	free(ctx->conf->c_user);
 	ctx->conf->c_user = u;
 	return 0;
+}
+
+/* Variables porter sets for its workers (proc.c): no env line may. */
+static const char *env_reserved[] = {
+	"LISTEN_FDS", "LISTEN_PID", "NODE_CHANNEL_FD",
+	"NODE_CHANNEL_SERIALIZATION_MODE", "PORT",
+};
+
+/*
+ * env NAME: the workers get porter's NAME (if it has one); env NAME=VALUE:
+ * they get that. Names as POSIX shells take them.
+ */
+static int
+conf_env(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct conf	*c = ctx->conf;
+	const char	*s = argv[1];
+	char		**env, *dup;
+	size_t		 len, i;
+
+	(void)argc;
+	len = strcspn(s, "=");
+	for (i = 0; i < len; i++)
+		if (!(s[i] == '_' || isalpha((unsigned char)s[i]) ||
+		    (i > 0 && isdigit((unsigned char)s[i]))))
+			break;
+	if (len == 0 || i < len)
+		return conf_error(ctx, "env: bad variable name \"%.*s\" "
+		    "(expected letters, digits and _, not starting with a "
+		    "digit)", (int)len, s);
+	for (i = 0; i < nitems(env_reserved); i++)
+		if (strlen(env_reserved[i]) == len &&
+		    strncmp(s, env_reserved[i], len) == 0)
+			return conf_error(ctx, "env: porter sets %s for its "
+			    "workers", env_reserved[i]);
+	if (len >= 14 && strncmp(s, "PORTER_WORKER_", 14) == 0)
+		return conf_error(ctx, "env: porter sets PORTER_WORKER_* for "
+		    "its workers");
+	for (i = 0; i < (size_t)c->c_nenv; i++)
+		if (strncmp(c->c_env[i], s, len) == 0 &&
+		    (c->c_env[i][len] == '\0' || c->c_env[i][len] == '='))
+			return conf_error(ctx, "env: %.*s given twice",
+			    (int)len, s);
+	if ((env = reallocarray(c->c_env, (size_t)c->c_nenv + 2,
+	    sizeof(*env))) == NULL)
+		return conf_error(ctx, "out of memory");
+	c->c_env = env;
+	if ((dup = strdup(s)) == NULL)
+		return conf_error(ctx, "out of memory");
+	env[c->c_nenv++] = dup;
+	env[c->c_nenv] = NULL;
+	return 0;
+}
+
+static int
+conf_env_clear(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	return conf_onoff(ctx, "env_clear", argv[1], &ctx->conf->c_env_clear);
+}
+
+/* The PATH the workers get (see proc.c), for finding their command. */
+static const char *
+conf_env_path(const struct conf *c)
+{
+	const char	*v;
+	int		 i;
+
+	for (i = 0; i < c->c_nenv; i++) {
+		if (strncmp(c->c_env[i], "PATH=", 5) == 0)
+			return c->c_env[i] + 5;
+		if (strcmp(c->c_env[i], "PATH") == 0 &&
+		    (v = getenv("PATH")) != NULL)
+			return v;
+	}
+	if (!c->c_env_clear && (v = getenv("PATH")) != NULL)
+		return v;
+	return PORTER_ENV_PATH;
 }
 
 static int
@@ -846,6 +936,14 @@ conf_check(struct conf *c, char **cause)
 			ctx.line = conf_kwline(c, "mode");
 		return conf_error(&ctx, "worker exec cannot take handed-off "
 		    "sockets: use mode proxy or shared, or a node worker");
+	}
+	if (c->c_worker == WORKER_EXEC &&
+	    strchr(c->c_worker_argv[0], '/') == NULL &&
+	    !conf_runnable(c->c_worker_argv[0], conf_env_path(c))) {
+		ctx.line = conf_kwline(c, "worker");
+		return conf_error(&ctx, "worker: exec: \"%s\" is not in the "
+		    "workers' PATH (%s): see env and env_clear",
+		    c->c_worker_argv[0], conf_env_path(c));
 	}
 	if (c->c_reuseport && c->c_mode != MODE_SHARED) {
 		ctx.line = conf_kwline(c, "reuseport");

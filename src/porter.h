@@ -90,6 +90,9 @@ struct conf {
 	struct addr		 c_status;
 	char			*c_user;
 	char			*c_pidfile;
+	char			**c_env;	/* "NAME" or "NAME=VALUE" */
+	int			 c_nenv;
+	int			 c_env_clear;	/* workers start from nothing */
 	int			 c_refs;	/* workers made from it, + master */
 	int			 c_listen_default; /* no listen line yet */
 	int			 c_lines[24];	/* where each keyword was set */
@@ -116,6 +119,8 @@ void	log_warnx_limit(struct log_limit *, const char *, ...)
 	    __printflike(2, 3);
 
 /* conf.c */
+/* With env_clear on and no PATH line, the workers' PATH. */
+#define PORTER_ENV_PATH		"/usr/local/bin:/usr/bin:/bin"
 struct overrides {			/* -m, -w, -l: outlive reloads */
 	const char	*o_mode;
 	const char	*o_workers;

@@ -121,7 +121,48 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->c_status_on, 0);
 	ck_assert_str_eq(c->c_user, "nobody");
 	ck_assert_ptr_null(c->c_pidfile);
+	ck_assert_int_eq(c->c_env_clear, 0);
+	ck_assert_int_eq(c->c_nenv, 0);
+	ck_assert_ptr_null(c->c_env);
 	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_env)
+{
+	static const char text[] =
+	    "env HOME\nenv_clear on\nenv \"A=b c\"\nenv B=\nenv C=x=y\n";
+	static const char *bad[] = {
+	    "env 1X\n", "env =x\n", "env \"\"\n", "env A-B\n", "env A.B=1\n",
+	    "env PORT=80\n", "env LISTEN_FDS\n", "env NODE_CHANNEL_FD=4\n",
+	    "env PORTER_WORKER_MODE\n", "env A=1\nenv A=2\n", "env A\nenv A=1\n",
+	    "env A B\n", "env\n", "env_clear 1\n", "env_clear on\nenv_clear on\n",
+	};
+	struct conf	*c = conf_new();
+	char		*cause = NULL;
+	size_t		 i;
+
+	ck_assert_int_eq(conf_parse(c, "t", text, sizeof(text) - 1, &cause),
+	    0);
+	ck_assert_int_eq(c->c_env_clear, 1);
+	ck_assert_int_eq(c->c_nenv, 4);
+	ck_assert_str_eq(c->c_env[0], "HOME");
+	ck_assert_str_eq(c->c_env[1], "A=b c");
+	ck_assert_str_eq(c->c_env[2], "B=");
+	ck_assert_str_eq(c->c_env[3], "C=x=y");
+	ck_assert_ptr_null(c->c_env[4]);
+	conf_free(c);
+
+	for (i = 0; i < nitems(bad); i++) {
+		c = conf_new();
+		cause = NULL;
+		ck_assert_msg(conf_parse(c, "t", bad[i], strlen(bad[i]),
+		    &cause) == -1, "accepted: %s", bad[i]);
+		ck_assert_msg(cause != NULL && strncmp(cause, "t:", 2) == 0,
+		    "%s: %s", bad[i], cause);
+		free(cause);
+		conf_free(c);
+	}
 }
 END_TEST
 
@@ -247,6 +288,7 @@ main(void)
 	tcase_add_test(tc, test_bad_files);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_duration);
 	tcase_add_test(tc, test_addr);
