@@ -69,11 +69,7 @@ ok "env_clear on: no secret; env NAME passed, env NAME=VALUE set, PORT, PATH"
 sed -i 's/GREETING=hello world/GREETING=bye/' "$WORK/porter.conf"
 old=$(worker_pids | sort | tr '\n' ' ')
 kill -HUP "$(master_pid)"
-for i in $(seq 1 100); do
-	grep -q "reload: done" "$WORK/porter.log" && break
-	sleep 0.1
-done
-grep -q "reload: done" "$WORK/porter.log" || fail "reload not done"
+wait_log "reload: done" || fail "reload not done"
 wait_ready 2
 [ "$(worker_pids | sort | tr '\n' ' ')" != "$old" ] || fail "same workers"
 for i in 1 2 3 4; do

@@ -30,13 +30,10 @@ case_kill9() {
 		[ "$uid" != 0 ] || fail "$name: worker $p runs as root"
 	done
 	kill -KILL "$(master_pid)"
-	for i in $(seq 1 20); do
-		left=""
-		for p in $pids; do
-			alive "$p" && left="$left $p"
-		done
-		[ -z "$left" ] && break
-		sleep 0.1
+	# Each worker gets 2 s to be gone.
+	left=""
+	for p in $pids; do
+		_poll 2 "! alive $p" || left="$left $p"	# porter is dead
 	done
 	if [ -n "$left" ]; then
 		kill -KILL $left 2>/dev/null
