@@ -2,10 +2,17 @@
  * http.c: HTTP/1.1 requests for the built-in worker, on http-parser.
  * Pure: bytes come in through one evbuffer and responses go out through
  * another, so that it is unit-tested without sockets.
+ *
+ * http-parser 2.9 as Debian builds it (HTTP_PARSER_STRICT 0) lets pass
+ * what RFC 9112 says to reject: a bare LF as a line end, whitespace
+ * between a field name and its colon, obs-fold. So every byte of a request
+ * head goes through http_scan() before the parser sees it.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +22,41 @@
 
 #include "porter.h"
 
+enum http_scan {
+	SCAN_START = 0,		/* before the request line (CRLFs skipped) */
+	SCAN_LINE,		/* in the request line */
+	SCAN_BOL,		/* at the start of a header line */
+	SCAN_NAME,		/* in a field name */
+	SCAN_VALUE,		/* in a field value */
+	SCAN_BODY,		/* the head is over: the parser alone */
+};
+
+enum http_field {
+	FIELD_OTHER = 0,
+	FIELD_HOST,
+	FIELD_EXPECT,
+};
+
+#define HTTP_CONTINUE	"100-continue"
+#define HTTP_CONTINUE_LEN ((int)sizeof(HTTP_CONTINUE) - 1)
+
 struct http_conn {
 	http_parser		 hc_parser;
 	struct http_req		 hc_req;
+	struct evbuffer		*hc_out;	/* while in http_conn_feed */
 	size_t			 hc_hbytes;	/* header bytes of this request */
 	int			 hc_error;	/* status to answer with, or 0 */
 	int			 hc_complete;	/* a request waits to be served */
 	int			 hc_partial;	/* bytes of a request seen */
+	/* http_scan()'s state, for the head of the current request */
+	enum http_scan		 hc_scan;
+	int			 hc_cr;		/* the last byte was CR */
+	char			 hc_name[8];	/* field name so far, lower */
+	size_t			 hc_namelen;
+	enum http_field		 hc_field;
+	int			 hc_vmatch;	/* of "100-continue", or -1 */
+	int			 hc_hosts;	/* Host fields */
+	int			 hc_expect;	/* Expect: 100-continue */
 };
 
 static int	http_on_begin(http_parser *);
@@ -71,6 +106,118 @@ int
 http_conn_partial(const struct http_conn *hc)
 {
 	return hc->hc_partial;
+}
+
+/*
+ * Check the head's bytes in "buf" for what RFC 9112 rejects and the
+ * parser does not: a bare LF (or a CR not before LF), whitespace before
+ * a field's colon, obs-fold (a line that starts with SP or HT). Count
+ * the Host fields and note Expect: 100-continue on the way. Returns how
+ * many bytes of "buf" belong to the head and passed: all of them, or up
+ * to and with the head's last LF (the rest is body or the next request),
+ * or up to a bad byte, with hc_error set to 400.
+ */
+static size_t
+http_scan(struct http_conn *hc, const char *buf, size_t len)
+{
+	size_t		 i;
+	unsigned char	 ch;
+
+	for (i = 0; i < len && hc->hc_scan != SCAN_BODY; i++) {
+		ch = (unsigned char)buf[i];
+		if (ch == '\n') {
+			if (!hc->hc_cr)
+				goto bad;	/* bare LF */
+			hc->hc_cr = 0;
+			switch (hc->hc_scan) {
+			case SCAN_START:	/* an empty line first: skipped */
+				break;
+			case SCAN_BOL:		/* the empty line: head over */
+				hc->hc_scan = SCAN_BODY;
+				break;
+			case SCAN_VALUE:
+				if (hc->hc_field == FIELD_EXPECT &&
+				    hc->hc_vmatch == HTTP_CONTINUE_LEN)
+					hc->hc_expect = 1;
+				/* FALLTHROUGH */
+			default:
+				hc->hc_scan = SCAN_BOL;
+				break;
+			}
+			continue;
+		}
+		if (hc->hc_cr)
+			goto bad;		/* CR without LF */
+		if (ch == '\r') {
+			hc->hc_cr = 1;
+			continue;
+		}
+		switch (hc->hc_scan) {
+		case SCAN_START:
+			hc->hc_scan = SCAN_LINE;
+			break;
+		case SCAN_LINE:
+		case SCAN_BODY:
+			break;
+		case SCAN_BOL:
+			if (ch == ' ' || ch == '\t')
+				goto bad;	/* obs-fold */
+			hc->hc_scan = SCAN_NAME;
+			hc->hc_namelen = 0;
+			/* FALLTHROUGH */
+		case SCAN_NAME:
+			if (ch == ' ' || ch == '\t')
+				goto bad;	/* whitespace before ':' */
+			if (ch != ':') {
+				if (hc->hc_namelen < sizeof(hc->hc_name))
+					hc->hc_name[hc->hc_namelen] =
+					    (char)tolower(ch);
+				if (hc->hc_namelen <= sizeof(hc->hc_name))
+					hc->hc_namelen++;
+				break;
+			}
+			hc->hc_scan = SCAN_VALUE;
+			hc->hc_field = FIELD_OTHER;
+			hc->hc_vmatch = 0;
+			if (hc->hc_namelen == 4 &&
+			    memcmp(hc->hc_name, "host", 4) == 0) {
+				hc->hc_field = FIELD_HOST;
+				hc->hc_hosts++;
+			} else if (hc->hc_namelen == 6 &&
+			    memcmp(hc->hc_name, "expect", 6) == 0)
+				hc->hc_field = FIELD_EXPECT;
+			break;
+		case SCAN_VALUE:
+			if (hc->hc_field != FIELD_EXPECT || hc->hc_vmatch == -1)
+				break;
+			/* "100-continue", any case, with optional whitespace */
+			if (ch == ' ' || ch == '\t') {
+				if (hc->hc_vmatch != 0 &&
+				    hc->hc_vmatch != HTTP_CONTINUE_LEN)
+					hc->hc_vmatch = -1;
+			} else if (hc->hc_vmatch < HTTP_CONTINUE_LEN &&
+			    tolower(ch) == HTTP_CONTINUE[hc->hc_vmatch])
+				hc->hc_vmatch++;
+			else
+				hc->hc_vmatch = -1;
+			break;
+		}
+	}
+	return i;
+
+ bad:
+	hc->hc_error = 400;
+	return i;
+}
+
+/* The next request's head starts: the scanner starts over. */
+static void
+http_scan_reset(struct http_conn *hc)
+{
+	hc->hc_scan = SCAN_START;
+	hc->hc_cr = 0;
+	hc->hc_hosts = 0;
+	hc->hc_expect = 0;
 }
 
 static int
@@ -127,6 +274,22 @@ http_on_headers_complete(http_parser *p)
 		hc->hc_error = 405;
 		return -1;
 	}
+	/* RFC 9112 3.2: HTTP/1.1 needs exactly one Host; 1.0 at most one. */
+	if (hc->hc_hosts > 1 || (hc->hc_hosts == 0 && (p->http_major > 1 ||
+	    (p->http_major == 1 && p->http_minor >= 1)))) {
+		hc->hc_error = 400;
+		return -1;
+	}
+	/*
+	 * RFC 9110 10.1.1: the client waits for 100 before it sends the
+	 * body. We serve no route from a body, but answering 100 at once
+	 * (and reading the body) keeps the connection usable, where a final
+	 * status before the body would have to close it.
+	 */
+	if (hc->hc_expect && p->http_major == 1 && p->http_minor >= 1 &&
+	    ((p->flags & F_CHUNKED) || (p->content_length > 0 &&
+	    p->content_length != ULLONG_MAX)) && hc->hc_out != NULL)
+		evbuffer_add(hc->hc_out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	return 0;
 }
 
@@ -138,6 +301,7 @@ http_on_complete(http_parser *p)
 	hc->hc_req.r_keepalive = http_should_keep_alive(p) && !p->upgrade;
 	hc->hc_complete = 1;
 	hc->hc_partial = 0;
+	http_scan_reset(hc);
 	http_parser_pause(p, 1);
 	return 0;
 }
@@ -154,45 +318,59 @@ http_conn_feed(struct http_conn *hc, struct evbuffer *in, struct evbuffer *out)
 	struct evbuffer_iovec	 vec[8];
 	http_parser		*p = &hc->hc_parser;
 	enum http_errno		 err;
-	size_t			 n, done;
+	const char		*base;
+	size_t			 n, k, off, done;
 	int			 i, nvec;
 
 	if (hc->hc_complete) {
 		hc->hc_complete = 0;
 		http_parser_pause(p, 0);
 	}
+	hc->hc_out = out;
 	while (evbuffer_get_length(in) > 0) {
 		nvec = evbuffer_peek(in, -1, NULL, vec, nitems(vec));
 		if (nvec > (int)nitems(vec))
 			nvec = (int)nitems(vec);
 		done = 0;
 		for (i = 0; i < nvec; i++) {
-			n = http_parser_execute(p, &http_settings,
-			    vec[i].iov_base, vec[i].iov_len);
-			done += n;
-			err = HTTP_PARSER_ERRNO(p);
-			if (err == HPE_PAUSED) {
-				/* Stopped just after a complete request. */
-				evbuffer_drain(in, done);
-				return FEED_REQUEST;
-			}
-			if (err != HPE_OK || p->upgrade) {
-				if (err == HPE_OK) {
-					/* Upgrade: served once, then closed. */
+			base = vec[i].iov_base;
+			for (off = 0; off < vec[i].iov_len; off += n) {
+				/* The head is scanned first; a body is not. */
+				k = vec[i].iov_len - off;
+				if (hc->hc_scan != SCAN_BODY &&
+				    (k = http_scan(hc, base + off, k)) == 0)
+					goto fail;
+				n = http_parser_execute(p, &http_settings,
+				    base + off, k);
+				done += n;
+				err = HTTP_PARSER_ERRNO(p);
+				if (err == HPE_PAUSED) {
+					/* Just after a complete request. */
 					evbuffer_drain(in, done);
-					if (hc->hc_complete)
-						return FEED_REQUEST;
+					hc->hc_out = NULL;
+					return FEED_REQUEST;
 				}
-				goto fail;
+				if (err != HPE_OK || p->upgrade) {
+					if (err == HPE_OK) {
+						/* Upgrade: served, closed. */
+						evbuffer_drain(in, done);
+						hc->hc_out = NULL;
+						if (hc->hc_complete)
+							return FEED_REQUEST;
+					}
+					goto fail;
+				}
+				if (n != k || hc->hc_error != 0)
+					goto fail;
 			}
-			if (n != vec[i].iov_len)
-				goto fail;
 		}
 		evbuffer_drain(in, done);
 	}
+	hc->hc_out = NULL;
 	return FEED_MORE;
 
  fail:
+	hc->hc_out = NULL;
 	evbuffer_drain(in, evbuffer_get_length(in));
 	if (hc->hc_error == 0)
 		hc->hc_error = HTTP_PARSER_ERRNO(p) == HPE_HEADER_OVERFLOW ?
@@ -301,17 +479,21 @@ http_route(const char *path, size_t len, long *arg)
 
 /*
  * Answer a parsed request. A /delay request is answered here once the
- * caller has waited. Returns whether the connection stays open.
+ * caller has waited. A /bytes body is not added here: *rest gets its
+ * length, for the caller to add with http_add_bytes() as "out" drains
+ * (64 MiB queued at once would cost 1 KiB of chain per 64 KiB). Returns
+ * whether the connection stays open.
  */
 int
 http_serve(struct evbuffer *out, const struct http_req *r,
-    const struct http_site *site)
+    const struct http_site *site, size_t *rest)
 {
 	char		 body[256];
 	long		 arg;
 	int		 n, keep = r->r_keepalive && !site->s_closing;
 	const char	*extra = site->s_header;
 
+	*rest = 0;
 	if (r->r_method != HTTP_GET && r->r_method != HTTP_HEAD) {
 		http_response_head(out, 405, 0, keep, "Allow: GET, HEAD\r\n");
 		return keep;
@@ -325,7 +507,7 @@ http_serve(struct evbuffer *out, const struct http_req *r,
 	case ROUTE_BYTES:
 		http_response_head(out, 200, (size_t)arg, keep, extra);
 		if (!r->r_head)
-			http_add_bytes(out, (size_t)arg);
+			*rest = (size_t)arg;
 		return keep;
 	case ROUTE_DELAY:
 		n = snprintf(body, sizeof(body), "delayed %ld ms by worker "

@@ -238,7 +238,7 @@ void		 http_reply_error(struct evbuffer *, int);
 void		 http_add_bytes(struct evbuffer *, size_t);
 enum http_route	 http_route(const char *, size_t, long *);
 int		 http_serve(struct evbuffer *, const struct http_req *,
-		    const struct http_site *);
+		    const struct http_site *, size_t *);
 
 /* worker.c */
 __dead void	worker_main(int, int, enum mode, int, const struct conf *);

@@ -23,10 +23,12 @@
 
 #include "porter.h"
 
-#define WORKER_OUT_HIGH	(256 * 1024)	/* stop serving pipelined requests */
-#define WORKER_OUT_LOW	(64 * 1024)	/* resume below this */
+#define WORKER_OUT_HIGH	(256 * 1024)	/* most output queued per connection */
+#define WORKER_OUT_LOW	(64 * 1024)	/* refill, or resume, below this */
 #define LOAD_INTERVAL	100		/* ms between load reports, at most */
 #define DRAIN_LINGER	1000		/* ms an idle connection gets, draining */
+#define LINGER_IDLE	1000		/* lingering close: ms without a byte */
+#define LINGER_TIME	3000		/* and ms in all */
 
 struct wconn {
 	struct bufferevent	*c_bev;
@@ -37,6 +39,10 @@ struct wconn {
 	int			 c_deadline;	/* header deadline is armed */
 	int			 c_closing;	/* close once output is written */
 	int			 c_held;	/* output full: not parsing */
+	size_t			 c_rest;	/* /bytes body still to add */
+	int			 c_eof;		/* the client sent FIN */
+	int			 c_linger;	/* an error: linger on close */
+	int			 c_lingering;	/* FIN sent; reading to discard */
 };
 
 struct wstate {
@@ -65,6 +71,7 @@ static void	worker_write_cb(struct bufferevent *, void *);
 static void	worker_event_cb(struct bufferevent *, short, void *);
 static void	worker_timer_cb(evutil_socket_t, short, void *);
 static void	worker_process(struct wconn *);
+static void	worker_finish(struct wconn *);
 static void	worker_close(struct wconn *, const char *);
 static void	worker_drain(const char *);
 
@@ -193,8 +200,8 @@ worker_drain_timer_cb(evutil_socket_t fd, short what, void *arg)
 static int
 worker_idle(const struct wconn *c)
 {
-	return !c->c_delaying && !http_conn_partial(c->c_http) &&
-	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0 &&
+	return !c->c_delaying && !c->c_lingering && c->c_rest == 0 &&
+	    !http_conn_partial(c->c_http) && evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0;
 }
 
@@ -286,6 +293,71 @@ worker_close(struct wconn *c, const char *why)
 		event_base_loopbreak(ws.base);
 }
 
+/*
+ * Add what the output has room for of a /bytes body: it grows as the
+ * client reads, never past WORKER_OUT_HIGH. (All of 64 MiB at once cost
+ * 1 MiB of chains per connection, and a reader that never reads kept it.)
+ */
+static void
+worker_fill(struct wconn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->c_bev);
+	size_t		 len = evbuffer_get_length(out), n;
+
+	if (c->c_rest == 0 || len >= WORKER_OUT_HIGH)
+		return;
+	n = WORKER_OUT_HIGH - len;
+	if (n > c->c_rest)
+		n = c->c_rest;
+	http_add_bytes(out, n);
+	c->c_rest -= n;
+}
+
+/* Answer a request; the connection closes after it, or not. */
+static void
+worker_serve(struct wconn *c, const struct http_req *r)
+{
+	if (!http_serve(bufferevent_get_output(c->c_bev), r, &ws.site,
+	    &c->c_rest))
+		c->c_closing = 1;
+	worker_fill(c);
+}
+
+/*
+ * The answer is written and the connection closes. If the client may
+ * still be sending (we answered an error, or left input unread), a
+ * close() with unread bytes would send RST, and the client could lose
+ * the answer still in its buffers: so linger the way nginx does. Send
+ * FIN, read and discard until the client's FIN, LINGER_IDLE without a
+ * byte, or LINGER_TIME in all.
+ */
+static void
+worker_finish(struct wconn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->c_bev);
+	struct timeval	 idle;
+	char		 b;
+	int		 fd = bufferevent_getfd(c->c_bev);
+
+	if (c->c_eof || (!c->c_linger && evbuffer_get_length(in) == 0 &&
+	    recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)) {
+		worker_close(c, "done");
+		return;
+	}
+	if (shutdown(fd, SHUT_WR) == -1) {
+		worker_close(c, "shutdown failed");
+		return;
+	}
+	c->c_lingering = 1;
+	c->c_deadline = 0;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(c->c_bev, EV_WRITE);
+	clock_tv(LINGER_IDLE, &idle);
+	bufferevent_set_timeouts(c->c_bev, &idle, NULL);
+	timer_arm(c->c_timer, LINGER_TIME);
+	bufferevent_enable(c->c_bev, EV_READ);
+}
+
 /* Serve what the input holds, in order, until it runs dry or must wait. */
 static void
 worker_process(struct wconn *c)
@@ -296,7 +368,8 @@ worker_process(struct wconn *c)
 	long			 ms;
 
 	while (!c->c_delaying && !c->c_closing) {
-		if (evbuffer_get_length(out) >= WORKER_OUT_HIGH) {
+		if (c->c_rest > 0 ||
+		    evbuffer_get_length(out) >= WORKER_OUT_HIGH) {
 			c->c_held = 1;
 			bufferevent_disable(c->c_bev, EV_READ);
 			return;
@@ -310,7 +383,12 @@ worker_process(struct wconn *c)
 			}
 			return;
 		case FEED_ERROR:
+			if (c->c_deadline) {
+				c->c_deadline = 0;
+				evtimer_del(c->c_timer);
+			}
 			c->c_closing = 1;
+			c->c_linger = 1;
 			break;
 		case FEED_REQUEST:
 			if (c->c_deadline) {
@@ -326,15 +404,14 @@ worker_process(struct wconn *c)
 				timer_arm(c->c_timer, ms);
 				return;
 			}
-			if (!http_serve(out, r, &ws.site))
-				c->c_closing = 1;
+			worker_serve(c, r);
 			break;
 		}
 	}
 	if (c->c_closing) {
 		bufferevent_disable(c->c_bev, EV_READ);
 		if (evbuffer_get_length(out) == 0)
-			worker_close(c, "done");
+			worker_finish(c);
 	}
 }
 
@@ -346,10 +423,13 @@ worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->c_lingering) {
+		worker_close(c, "lingered long enough");
+		return;
+	}
 	if (c->c_delaying) {
 		c->c_delaying = 0;
-		if (!http_serve(out, http_conn_request(c->c_http), &ws.site))
-			c->c_closing = 1;
+		worker_serve(c, http_conn_request(c->c_http));
 		if (c->c_closing) {
 			bufferevent_disable(c->c_bev, EV_READ);
 			return;		/* the write callback closes */
@@ -362,24 +442,37 @@ worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 	c->c_deadline = 0;
 	http_reply_error(out, 408);
 	c->c_closing = 1;
+	c->c_linger = 1;
 	bufferevent_disable(c->c_bev, EV_READ);
 }
 
 static void
 worker_read_cb(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	worker_process(arg);
+	struct wconn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	if (c->c_lingering) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	worker_process(c);
 }
 
+/* The output drained below WORKER_OUT_LOW (or to nothing). */
 static void
 worker_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct wconn	*c = arg;
 
+	if (c->c_rest > 0) {
+		worker_fill(c);
+		if (c->c_rest > 0)
+			return;		/* more as it drains */
+	}
 	if (c->c_closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			worker_close(c, "done");
+			worker_finish(c);
 		return;
 	}
 	if (c->c_held) {
@@ -394,10 +487,15 @@ worker_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct wconn	*c = arg;
 
+	if ((what & BEV_EVENT_EOF) && c->c_lingering) {
+		worker_close(c, "done lingering");
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		/* Half-closed: answer what was asked, then close. */
 		c->c_closing = 1;
-		if (!c->c_delaying && evbuffer_get_length(
+		c->c_eof = 1;
+		if (!c->c_delaying && c->c_rest == 0 && evbuffer_get_length(
 		    bufferevent_get_output(bev)) == 0)
 			worker_close(c, "client closed");
 		return;

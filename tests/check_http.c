@@ -54,6 +54,18 @@ feed(const char *s)
 	return http_conn_feed(hc, in, out);
 }
 
+/* http_serve, with a /bytes body added at once. */
+static int
+serve(const struct http_req *r, const struct http_site *si)
+{
+	size_t	rest;
+	int	keep;
+
+	keep = http_serve(out, r, si, &rest);
+	http_add_bytes(out, rest);
+	return keep;
+}
+
 START_TEST(test_simple_get)
 {
 	const struct http_req	*r;
@@ -65,7 +77,7 @@ START_TEST(test_simple_get)
 	ck_assert_str_eq(r->r_path, "/");
 	ck_assert_int_eq(r->r_method, HTTP_GET);
 	ck_assert_int_eq(r->r_keepalive, 1);
-	ck_assert_int_eq(http_serve(out, r, &site), 1);
+	ck_assert_int_eq(serve(r, &site), 1);
 	resp = drain_out();
 	ck_assert_msg(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s",
 	    resp);
@@ -100,30 +112,34 @@ START_TEST(test_pipelined)
 {
 	char	*resp;
 
-	ck_assert_int_eq(feed("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"
-	    "GET /bytes/3 HTTP/1.1\r\n\r\nGET /part"), FEED_REQUEST);
+	ck_assert_int_eq(feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /bytes/3 HTTP/1.1\r\nHost: x\r\n\r\nGET /part"),
+	    FEED_REQUEST);
 	ck_assert_str_eq(http_conn_request(hc)->r_path, "/a");
 	ck_assert_int_eq(http_conn_feed(hc, in, out), FEED_REQUEST);
 	ck_assert_str_eq(http_conn_request(hc)->r_path, "/b");
 	ck_assert_int_eq(http_conn_feed(hc, in, out), FEED_REQUEST);
 	ck_assert_str_eq(http_conn_request(hc)->r_path, "/bytes/3");
-	http_serve(out, http_conn_request(hc), &site);
+	serve(http_conn_request(hc), &site);
 	resp = drain_out();
 	ck_assert_ptr_nonnull(strstr(resp, "Content-Length: 3\r\n"));
 	ck_assert_ptr_nonnull(strstr(resp, "\r\n\r\nxxx"));
 	free(resp);
 	ck_assert_int_eq(http_conn_feed(hc, in, out), FEED_MORE);
-	ck_assert_int_eq(feed(" HTTP/1.1\r\n\r\n"), FEED_REQUEST);
+	ck_assert_int_eq(feed(" HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    FEED_REQUEST);
 	ck_assert_str_eq(http_conn_request(hc)->r_path, "/part");
 }
 END_TEST
 
 START_TEST(test_body_skipped)
 {
-	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"
-	    "hello" "GET /x HTTP/1.1\r\n\r\n"), FEED_REQUEST);
+	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 5\r\n\r\nhello" "GET /x HTTP/1.1\r\nHost: x"
+	    "\r\n\r\n"), FEED_REQUEST);
 	ck_assert_int_eq(http_conn_request(hc)->r_method, HTTP_POST);
-	ck_assert_int_eq(http_serve(out, http_conn_request(hc), &site), 1);
+	ck_assert_int_eq(serve(http_conn_request(hc), &site), 1);
 	ck_assert_int_eq(http_conn_feed(hc, in, out), FEED_REQUEST);
 	ck_assert_str_eq(http_conn_request(hc)->r_path, "/x");
 }
@@ -131,8 +147,9 @@ END_TEST
 
 START_TEST(test_chunked_body)
 {
-	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked"
-	    "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), FEED_REQUEST);
+	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+	    FEED_REQUEST);
 	ck_assert_uint_eq(evbuffer_get_length(in), 0);
 }
 END_TEST
@@ -187,7 +204,7 @@ START_TEST(test_url_at_limit)
 
 	strcpy(req, "GET /");
 	memset(req + 5, 'a', HTTP_MAX_URL - 1);
-	strcpy(req + 4 + HTTP_MAX_URL, " HTTP/1.1\r\n\r\n");
+	strcpy(req + 4 + HTTP_MAX_URL, " HTTP/1.1\r\nHost: x\r\n\r\n");
 	ck_assert_int_eq(feed(req), FEED_REQUEST);
 	ck_assert_uint_eq(http_conn_request(hc)->r_pathlen, HTTP_MAX_URL);
 	free(req);
@@ -217,6 +234,177 @@ START_TEST(test_many_headers)
 }
 END_TEST
 
+/* RFC 9112 where http-parser (not built strict) is lenient. */
+START_TEST(test_space_before_colon)
+{
+	expect_error("GET / HTTP/1.1\r\nHost : x\r\n\r\n", "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_tab_before_colon)
+{
+	expect_error("GET / HTTP/1.1\r\nHost: x\r\nX-A\t: 1\r\n\r\n",
+	    "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_space_in_name)
+{
+	expect_error("GET / HTTP/1.1\r\nHost: x\r\nX A: 1\r\n\r\n",
+	    "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_missing_host)
+{
+	expect_error("GET / HTTP/1.1\r\nUser-Agent: t\r\n\r\n",
+	    "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_host_optional_in_10)
+{
+	ck_assert_int_eq(feed("GET / HTTP/1.0\r\n\r\n"), FEED_REQUEST);
+	ck_assert_int_eq(feed("GET / HTTP/1.0\r\nHost: x\r\n\r\n"),
+	    FEED_REQUEST);
+	expect_error("GET / HTTP/1.0\r\nHost: x\r\nHost: x\r\n\r\n",
+	    "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_two_hosts)
+{
+	expect_error("GET / HTTP/1.1\r\nHost: a\r\nHOST: b\r\n\r\n",
+	    "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_host_lookalikes)
+{
+	/* Hosts, X-Host, Ho: none of them is Host. */
+	expect_error("GET / HTTP/1.1\r\nHosts: a\r\nX-Host: b\r\nHo: c\r\n"
+	    "\r\n", "HTTP/1.1 400 ");
+	teardown();
+	setup();
+	ck_assert_int_eq(feed("GET / HTTP/1.1\r\nhOsT: a\r\nHosts: b\r\n"
+	    "\r\n"), FEED_REQUEST);
+}
+END_TEST
+
+START_TEST(test_obs_fold)
+{
+	expect_error("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
+	    "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_obs_fold_tab)
+{
+	expect_error("GET / HTTP/1.1\r\nX-A: a\r\n\tb\r\nHost: x\r\n\r\n",
+	    "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_bare_lf)
+{
+	expect_error("GET / HTTP/1.1\nHost: x\n\n", "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_bare_lf_header)
+{
+	expect_error("GET / HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n",
+	    "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_bare_lf_end)
+{
+	expect_error("GET / HTTP/1.1\r\nHost: x\r\n\n", "HTTP/1.1 400 ");
+}
+END_TEST
+
+START_TEST(test_bare_cr)
+{
+	expect_error("GET / HTTP/1.1\r\nHost: x\rX-A: 1\r\n\r\n",
+	    "HTTP/1.1 400 ");
+}
+END_TEST
+
+/* Strictness is on the head only, and starts over for each request. */
+START_TEST(test_strict_per_request)
+{
+	const char	*req = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n"
+	    "a\nb : "
+	    "GET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+	size_t		 i;
+	int		 n = 0;
+
+	/* Whole, then byte by byte: the scanner keeps its place. */
+	ck_assert_int_eq(feed(req), FEED_REQUEST);
+	ck_assert_int_eq(http_conn_feed(hc, in, out), FEED_REQUEST);
+	ck_assert_str_eq(http_conn_request(hc)->r_path, "/b");
+	ck_assert_int_eq(http_conn_feed(hc, in, out), FEED_REQUEST);
+	ck_assert_str_eq(http_conn_request(hc)->r_path, "/c");
+	ck_assert_int_eq(http_conn_feed(hc, in, out), FEED_MORE);
+	for (i = 0; i < strlen(req); i++) {
+		evbuffer_add(in, req + i, 1);
+		while (http_conn_feed(hc, in, out) == FEED_REQUEST)
+			n++;
+	}
+	ck_assert_int_eq(n, 3);
+	ck_assert_uint_eq(evbuffer_get_length(out), 0);
+}
+END_TEST
+
+/* Expect: 100-continue is answered when the head is in, before the body. */
+START_TEST(test_expect_continue)
+{
+	char	*resp;
+
+	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Expect: 100-Continue \r\nContent-Length: 5\r\n\r\n"), FEED_MORE);
+	resp = drain_out();
+	ck_assert_str_eq(resp, "HTTP/1.1 100 Continue\r\n\r\n");
+	free(resp);
+	ck_assert_int_eq(feed("hello"), FEED_REQUEST);
+	ck_assert_int_eq(serve(http_conn_request(hc), &site), 1);
+	resp = drain_out();
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 405 ", 13) == 0, "%s", resp);
+	free(resp);
+}
+END_TEST
+
+START_TEST(test_expect_not_continue)
+{
+	/* No body, HTTP/1.0, or another expectation: no 100. */
+	ck_assert_int_eq(feed("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Expect: 100-continue\r\n\r\n"), FEED_REQUEST);
+	ck_assert_int_eq(feed("POST / HTTP/1.0\r\nExpect: 100-continue\r\n"
+	    "Content-Length: 1\r\n\r\nx"), FEED_REQUEST);
+	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nHost: x\r\nExpect: "
+	    "100-continued\r\nContent-Length: 1\r\n\r\nx"), FEED_REQUEST);
+	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nHost: x\r\nX-Expect: "
+	    "100-continue\r\nContent-Length: 1\r\n\r\nx"), FEED_REQUEST);
+	ck_assert_uint_eq(evbuffer_get_length(out), 0);
+}
+END_TEST
+
+START_TEST(test_expect_chunked)
+{
+	char	*resp;
+
+	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\nExpect:100-continue\r\n\r\n"),
+	    FEED_MORE);
+	resp = drain_out();
+	ck_assert_str_eq(resp, "HTTP/1.1 100 Continue\r\n\r\n");
+	free(resp);
+	ck_assert_int_eq(feed("0\r\n\r\n"), FEED_REQUEST);
+}
+END_TEST
+
 START_TEST(test_connect_refused)
 {
 	expect_error("CONNECT a:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 405 ");
@@ -230,10 +418,10 @@ START_TEST(test_keepalive_rules)
 	ck_assert_int_eq(feed("GET / HTTP/1.0\r\nConnection: keep-alive"
 	    "\r\n\r\n"), FEED_REQUEST);
 	ck_assert_int_eq(http_conn_request(hc)->r_keepalive, 1);
-	ck_assert_int_eq(feed("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"),
-	    FEED_REQUEST);
+	ck_assert_int_eq(feed("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n"), FEED_REQUEST);
 	ck_assert_int_eq(http_conn_request(hc)->r_keepalive, 0);
-	ck_assert_int_eq(http_serve(out, http_conn_request(hc), &site), 0);
+	ck_assert_int_eq(serve(http_conn_request(hc), &site), 0);
 	evbuffer_drain(out, evbuffer_get_length(out));
 }
 END_TEST
@@ -270,7 +458,7 @@ START_TEST(test_serve_variants)
 	r.r_keepalive = 1;
 	strcpy(r.r_path, "/bytes/100");
 	r.r_pathlen = strlen(r.r_path);
-	ck_assert_int_eq(http_serve(out, &r, &site), 1);
+	ck_assert_int_eq(serve(&r, &site), 1);
 	resp = drain_out();
 	ck_assert_ptr_nonnull(strstr(resp, "Content-Length: 100\r\n"));
 	ck_assert_msg(strlen(strstr(resp, "\r\n\r\n")) == 4, "HEAD body");
@@ -278,7 +466,7 @@ START_TEST(test_serve_variants)
 
 	r.r_method = HTTP_DELETE;
 	r.r_head = 0;
-	ck_assert_int_eq(http_serve(out, &r, &site), 1);
+	ck_assert_int_eq(serve(&r, &site), 1);
 	resp = drain_out();
 	ck_assert_ptr_nonnull(strstr(resp, "405 Method Not Allowed"));
 	ck_assert_ptr_nonnull(strstr(resp, "Allow: GET, HEAD\r\n"));
@@ -289,11 +477,37 @@ START_TEST(test_serve_variants)
 	r.r_method = HTTP_GET;
 	strcpy(r.r_path, "/nope");
 	r.r_pathlen = 5;
-	ck_assert_int_eq(http_serve(out, &r, &closing), 0);
+	ck_assert_int_eq(serve(&r, &closing), 0);
 	resp = drain_out();
 	ck_assert_ptr_nonnull(strstr(resp, "404 Not Found"));
 	ck_assert_ptr_nonnull(strstr(resp, "Connection: close\r\n"));
 	free(resp);
+}
+END_TEST
+
+/* http_serve leaves a /bytes body to the caller. */
+START_TEST(test_bytes_deferred)
+{
+	struct http_req	r;
+	size_t		rest = 1;
+	char		*resp;
+
+	memset(&r, 0, sizeof(r));
+	r.r_method = HTTP_GET;
+	r.r_keepalive = 1;
+	strcpy(r.r_path, "/bytes/67108864");
+	r.r_pathlen = strlen(r.r_path);
+	ck_assert_int_eq(http_serve(out, &r, &site, &rest), 1);
+	ck_assert_uint_eq(rest, 67108864);
+	ck_assert_uint_lt(evbuffer_get_length(out), 256);
+	resp = drain_out();
+	ck_assert_ptr_nonnull(strstr(resp, "Content-Length: 67108864\r\n"));
+	ck_assert_msg(strlen(strstr(resp, "\r\n\r\n")) == 4, "no body yet");
+	free(resp);
+	strcpy(r.r_path, "/");
+	r.r_pathlen = 1;
+	ck_assert_int_eq(http_serve(out, &r, &site, &rest), 1);
+	ck_assert_uint_eq(rest, 0);
 }
 END_TEST
 
@@ -331,10 +545,28 @@ main(void)
 	tcase_add_test(tc, test_url_at_limit);
 	tcase_add_test(tc, test_big_headers);
 	tcase_add_test(tc, test_many_headers);
+	tcase_add_test(tc, test_space_before_colon);
+	tcase_add_test(tc, test_tab_before_colon);
+	tcase_add_test(tc, test_space_in_name);
+	tcase_add_test(tc, test_missing_host);
+	tcase_add_test(tc, test_host_optional_in_10);
+	tcase_add_test(tc, test_two_hosts);
+	tcase_add_test(tc, test_host_lookalikes);
+	tcase_add_test(tc, test_obs_fold);
+	tcase_add_test(tc, test_obs_fold_tab);
+	tcase_add_test(tc, test_bare_lf);
+	tcase_add_test(tc, test_bare_lf_header);
+	tcase_add_test(tc, test_bare_lf_end);
+	tcase_add_test(tc, test_bare_cr);
+	tcase_add_test(tc, test_strict_per_request);
+	tcase_add_test(tc, test_expect_continue);
+	tcase_add_test(tc, test_expect_not_continue);
+	tcase_add_test(tc, test_expect_chunked);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_keepalive_rules);
 	tcase_add_test(tc, test_routes);
 	tcase_add_test(tc, test_serve_variants);
+	tcase_add_test(tc, test_bytes_deferred);
 	tcase_add_test(tc, test_bytes_body);
 	suite_add_tcase(s, tc);
 	return check_run(s);
