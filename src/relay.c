@@ -14,6 +14,11 @@
  * holds what did not fit. A side whose peer holds RELAY_HIGH bytes is not
  * read until that drains below RELAY_LOW (backpressure). A FIN is passed on
  * once everything before it is written (half-close).
+ *
+ * A worker that resets (a worker answers 431 and closes with the rest of a
+ * large head unread) is not passed on as a reset: what it sent before is
+ * delivered, then a FIN, and the client's bytes are read and dropped until
+ * its own FIN or RELAY_LINGER, so that the client reads the answer.
  */
 #include "config.h"
 
@@ -40,6 +45,7 @@
 #define RELAY_LOW	(64 * 1024)	/* and resume below this */
 #define RELAY_TRIES	8		/* workers tried per connection */
 #define RELAY_BUF	(64 * 1024)	/* read at once */
+#define RELAY_LINGER	3000		/* ms a client gets, its worker gone */
 
 enum relay_state {
 	RS_WAITING = 0,		/* no worker ready yet */
@@ -55,6 +61,7 @@ struct side {
 	int			 eof;		/* it sent FIN */
 	int			 shut;		/* we sent it FIN */
 	int			 paused;	/* not read: its peer owes a lot */
+	int			 gone;		/* the worker reset: owed nothing */
 	struct relay		*r;
 };
 
@@ -73,6 +80,7 @@ struct relay {
 	uint64_t		 r_tried[RELAY_TRIES];	/* w_serial */
 	int			 r_ntried;
 	struct timeval		 r_last;	/* last byte either way */
+	int			 r_linger;	/* its worker gone: r_timer ends it */
 	TAILQ_ENTRY(relay)	 r_entry;	/* in exactly one list */
 };
 TAILQ_HEAD(relay_list, relay);
@@ -371,11 +379,42 @@ relay_finish(struct relay *r)
 			x->shut = 1;
 		}
 	}
-	if (r->c.shut && r->s.shut) {
+	/* A worker that reset was "shut" by us: wait for the client's FIN. */
+	if (r->c.shut && r->s.shut && (!r->s.gone || r->c.eof)) {
 		relay_close(r, "done");
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * The worker side failed (a reset, most likely): forget what it was owed,
+ * drop what the client sends from now on, but keep reading what the
+ * worker sent before: it reaches the client, then a FIN does (the worker's
+ * read side ends in an error or EOF, either is its FIN here). Returns 1 if
+ * the relay is gone.
+ */
+static int
+relay_lost(struct relay *r)
+{
+	struct side	*s = &r->s;
+
+	if (s->gone)
+		return relay_finish(r);
+	log_debug("%s: the worker reset; the client gets what it sent",
+	    __func__);
+	s->gone = 1;
+	s->shut = 1;
+	if (s->out != NULL)
+		evbuffer_drain(s->out, evbuffer_get_length(s->out));
+	event_del(&s->wev);
+	if (r->c.paused) {
+		r->c.paused = 0;
+		event_add(&r->c.rev, NULL);
+	}
+	r->r_linger = 1;
+	timer_arm(&r->r_timer, RELAY_LINGER);
+	return relay_finish(r);
 }
 
 /* Owe x the bytes we could not write to it now. */
@@ -406,8 +445,14 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			relay_close(r, x == &r->c ? "client error" :
-			    "worker error");
+			if (x == &r->c) {
+				relay_close(r, "client error");
+				return;
+			}
+			/* All it sent before is read: an EOF, but lost. */
+			x->eof = 1;
+			event_del(&x->rev);
+			relay_lost(r);
 			return;
 		}
 		if (n == 0) {
@@ -417,14 +462,21 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		event_base_gettimeofday_cached(r->r_base, &r->r_last);
+		if (to->gone) {
+			if ((size_t)n < RELAY_BUF)
+				return;
+			continue;		/* dropped */
+		}
 		w = 0;
 		if (relay_owed(to) == 0) {
 			w = send(to->fd, r->r_buf, (size_t)n, MSG_NOSIGNAL);
 			if (w == -1) {
 				if (errno != EAGAIN && errno != EWOULDBLOCK &&
 				    errno != EINTR) {
-					relay_close(r, to == &r->c ?
-					    "client error" : "worker error");
+					if (to == &r->c)
+						relay_close(r, "client error");
+					else
+						relay_lost(r);
 					return;
 				}
 				w = 0;
@@ -455,7 +507,10 @@ relay_write_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (evbuffer_write(x->out, fd) == -1 && errno != EAGAIN &&
 	    errno != EWOULDBLOCK && errno != EINTR) {
-		relay_close(r, x == &r->c ? "client error" : "worker error");
+		if (x == &r->c)
+			relay_close(r, "client error");
+		else
+			relay_lost(r);
 		return;
 	}
 	event_base_gettimeofday_cached(r->r_base, &r->r_last);
@@ -489,6 +544,10 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 		relay_connect(r);
 		return;
 	case RS_RELAYING:
+		if (r->r_linger) {
+			relay_close(r, "the client lingered too long");
+			return;
+		}
 		event_base_gettimeofday_cached(r->r_base, &now);
 		ms = clock_tv_ms(&now) - clock_tv_ms(&r->r_last);
 		if (ms >= r->r_idle) {
