@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -39,6 +38,7 @@ enum http_field {
 
 #define HTTP_CONTINUE	"100-continue"
 #define HTTP_CONTINUE_LEN ((int)sizeof(HTTP_CONTINUE) - 1)
+#define HTTP_LOWER(c)	((c) >= 'A' && (c) <= 'Z' ? (c) + ('a' - 'A') : (c))
 
 struct http_conn {
 	http_parser		 hc_parser;
@@ -120,10 +120,25 @@ http_conn_partial(const struct http_conn *hc)
 static size_t
 http_scan(struct http_conn *hc, const char *buf, size_t len)
 {
+	const char	*lf;
 	size_t		 i;
 	unsigned char	 ch;
 
 	for (i = 0; i < len && hc->hc_scan != SCAN_BODY; i++) {
+		if (hc->hc_scan == SCAN_LINE || (hc->hc_scan == SCAN_VALUE &&
+		    hc->hc_field != FIELD_EXPECT)) {
+			/*
+			 * Most bytes: only the line's end matters (a CR
+			 * inside a line is the parser's to reject).
+			 */
+			if ((lf = memchr(buf + i, '\n', len - i)) == NULL) {
+				hc->hc_cr = buf[len - 1] == '\r';
+				return len;
+			}
+			if (lf > buf + i)
+				hc->hc_cr = lf[-1] == '\r';
+			i = (size_t)(lf - buf);
+		}
 		ch = (unsigned char)buf[i];
 		if (ch == '\n') {
 			if (!hc->hc_cr)
@@ -171,7 +186,7 @@ http_scan(struct http_conn *hc, const char *buf, size_t len)
 			if (ch != ':') {
 				if (hc->hc_namelen < sizeof(hc->hc_name))
 					hc->hc_name[hc->hc_namelen] =
-					    (char)tolower(ch);
+					    (char)HTTP_LOWER(ch);
 				if (hc->hc_namelen <= sizeof(hc->hc_name))
 					hc->hc_namelen++;
 				break;
@@ -196,7 +211,7 @@ http_scan(struct http_conn *hc, const char *buf, size_t len)
 				    hc->hc_vmatch != HTTP_CONTINUE_LEN)
 					hc->hc_vmatch = -1;
 			} else if (hc->hc_vmatch < HTTP_CONTINUE_LEN &&
-			    tolower(ch) == HTTP_CONTINUE[hc->hc_vmatch])
+			    HTTP_LOWER(ch) == HTTP_CONTINUE[hc->hc_vmatch])
 				hc->hc_vmatch++;
 			else
 				hc->hc_vmatch = -1;
