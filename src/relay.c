@@ -18,7 +18,8 @@
  * A worker that resets (a worker answers 431 and closes with the rest of a
  * large head unread) is not passed on as a reset: what it sent before is
  * delivered, then a FIN, and the client's bytes are read and dropped until
- * its own FIN or RELAY_LINGER, so that the client reads the answer.
+ * its own FIN, or for RELAY_LINGER after ours, so that the client reads the
+ * answer.
  */
 #include "config.h"
 
@@ -377,6 +378,11 @@ relay_finish(struct relay *r)
 		if (relay_peer(x)->eof && !x->shut && relay_owed(x) == 0) {
 			shutdown(x->fd, SHUT_WR);
 			x->shut = 1;
+			if (x == &r->c && r->s.gone) {
+				/* All delivered: the client has a while. */
+				r->r_linger = 1;
+				timer_arm(&r->r_timer, RELAY_LINGER);
+			}
 		}
 	}
 	/* A worker that reset was "shut" by us: wait for the client's FIN. */
@@ -412,8 +418,11 @@ relay_lost(struct relay *r)
 		r->c.paused = 0;
 		event_add(&r->c.rev, NULL);
 	}
-	r->r_linger = 1;
-	timer_arm(&r->r_timer, RELAY_LINGER);
+	if (r->c.shut) {
+		/* It had sent its FIN: all delivered already. */
+		r->r_linger = 1;
+		timer_arm(&r->r_timer, RELAY_LINGER);
+	}
 	return relay_finish(r);
 }
 
