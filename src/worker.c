@@ -201,7 +201,8 @@ static int
 worker_idle(const struct wconn *c)
 {
 	return !c->c_delaying && !c->c_lingering && c->c_rest == 0 &&
-	    !http_conn_partial(c->c_http) && evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0 &&
+	    !http_conn_partial(c->c_http) &&
+	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0;
 }
 
