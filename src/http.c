@@ -145,7 +145,7 @@ http_scan(struct http_conn *hc, const char *buf, size_t len)
 				goto bad;	/* bare LF */
 			hc->hc_cr = 0;
 			switch (hc->hc_scan) {
-			case SCAN_START:	/* an empty line first: skipped */
+			case SCAN_START:	/* empty line first: skipped */
 				break;
 			case SCAN_BOL:		/* the empty line: head over */
 				hc->hc_scan = SCAN_BODY;

@@ -62,7 +62,7 @@ struct side {
 	int			 eof;		/* it sent FIN */
 	int			 shut;		/* we sent it FIN */
 	int			 paused;	/* not read: its peer owes a lot */
-	int			 gone;		/* the worker reset: owed nothing */
+	int			 gone;		/* worker reset: owed nothing */
 	struct relay		*r;
 };
 
@@ -81,7 +81,7 @@ struct relay {
 	uint64_t		 r_tried[RELAY_TRIES];	/* w_serial */
 	int			 r_ntried;
 	struct timeval		 r_last;	/* last byte either way */
-	int			 r_linger;	/* its worker gone: r_timer ends it */
+	int			 r_linger;	/* worker gone: timer ends it */
 	TAILQ_ENTRY(relay)	 r_entry;	/* in exactly one list */
 };
 TAILQ_HEAD(relay_list, relay);

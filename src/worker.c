@@ -42,7 +42,7 @@ struct wconn {
 	size_t			 c_rest;	/* /bytes body still to add */
 	int			 c_eof;		/* the client sent FIN */
 	int			 c_linger;	/* an error: linger on close */
-	int			 c_lingering;	/* FIN sent; reading to discard */
+	int			 c_lingering;	/* FIN sent; reading to drop */
 };
 
 struct wstate {
