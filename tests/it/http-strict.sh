@@ -182,8 +182,15 @@ pid=$(worker_pids | head -n 1)
 set -- $(raw hold "$pid" 200 /bytes/67108864)
 echo "worker RSS: $1 kB before, $2 kB with 200 unread /bytes clients," \
     "$3 kB after"
-[ $(($2 - $1)) -lt 20000 ] || fail "the worker grew by $(($2 - $1)) kB"
-[ $(($3 - $1)) -lt 8000 ] || fail "the worker kept $(($3 - $1)) kB"
+# Under ASan (or TSan), freed memory waits in a quarantine and shadow
+# memory grows too: the bound is looser (the unbounded worker grew by
+# 200 MB), and what the worker keeps after says nothing.
+if grep -qE "__(asan|tsan)_init" "$PORTER"; then
+	[ $(($2 - $1)) -lt 40000 ] || fail "the worker grew by $(($2 - $1)) kB"
+else
+	[ $(($2 - $1)) -lt 20000 ] || fail "the worker grew by $(($2 - $1)) kB"
+	[ $(($3 - $1)) -lt 8000 ] || fail "the worker kept $(($3 - $1)) kB"
+fi
 ok "200 unread 64 MiB answers: worker RSS +$(($2 - $1)) kB, +$(($3 - $1)) kB after"
 
 [ "$(code /)" = 200 ] || fail "porter stopped answering"
