@@ -722,13 +722,20 @@ master_replace(struct worker *w, const char *why)
 		    "for now", w->w_id, (long)w->w_pid, limit);
 		return;
 	}
-	if (clock_ms() - w->w_started < HEALTHY_AFTER)
+	/* The first time at once; again and again young: backing off. */
+	if (clock_ms() - w->w_started < HEALTHY_AFTER) {
+		delay = master_backoff(w->w_failures);
 		w->w_failures++;
-	else
+	} else {
+		delay = 0;
 		w->w_failures = 0;
-	delay = master_backoff(w->w_failures);
-	log_info("worker %d (pid %ld): replacing it%s, %s", w->w_id,
-	    (long)w->w_pid, delay > 0 ? " after a back-off" : "", why);
+	}
+	if (delay > 0 && w->w_state == WS_READY)
+		log_info("worker %d (pid %ld): replacing it in %d ms, %s",
+		    w->w_id, (long)w->w_pid, delay, why);
+	else
+		log_info("worker %d (pid %ld): replacing it, %s", w->w_id,
+		    (long)w->w_pid, why);
 	if (delay == 0 || w->w_state != WS_READY) {
 		master_replace_now(w);
 		return;
