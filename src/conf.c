@@ -922,6 +922,62 @@ conf_kwline(const struct conf *c, const char *name)
 	return kw == NULL ? 0 : c->c_lines[kw - keywords];
 }
 
+/*
+ * The first reference to the worker's port in s: {port}, ${PORT} or $PORT
+ * (not $PORTS: a shell reads a longer name there). Returns where it
+ * starts, with its length in *len, or NULL.
+ */
+const char *
+conf_port_ref(const char *s, size_t *len)
+{
+	static const char *const refs[] = { "{port}", "${PORT}", "$PORT" };
+	const char	*p;
+	size_t		 i, n;
+	char		 next;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p != '{' && *p != '$')
+			continue;
+		for (i = 0; i < nitems(refs); i++) {
+			n = strlen(refs[i]);
+			if (strncmp(p, refs[i], n) != 0)
+				continue;
+			next = p[n];
+			if (i == 2 && (next == '_' || (next >= '0' &&
+			    next <= '9') || ((next | 0x20) >= 'a' &&
+			    (next | 0x20) <= 'z')))
+				continue;
+			*len = n;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Worker ports inside the kernel's ephemeral range can be taken by any
+ * outgoing connection on this host (the master's own to the workers
+ * among them): worth a warning, not an error.
+ */
+static void
+conf_check_ephemeral(const struct conf *c, int base, int n)
+{
+	FILE	*f;
+	int	 lo, hi;
+
+	if ((f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) ==
+	    NULL)
+		return;
+	if (fscanf(f, "%d %d", &lo, &hi) == 2 && base <= hi &&
+	    base + n - 1 >= lo)
+		log_warnx("%s:%d: worker_ports %d-%d overlap the ephemeral "
+		    "port range %d-%d (net.ipv4.ip_local_port_range): client "
+		    "sockets on this host may take a worker's port",
+		    c->c_path ? c->c_path : "command line",
+		    conf_kwline(c, "worker_ports"), base, base + n - 1, lo, hi);
+	fclose(f);
+}
+
 /* Combinations that no single line can judge. */
 int
 conf_check(struct conf *c, char **cause)
@@ -945,6 +1001,23 @@ conf_check(struct conf *c, char **cause)
 		    "workers' PATH (%s): see env and env_clear",
 		    c->c_worker_argv[0], conf_env_path(c));
 	}
+	if (c->c_worker != WORKER_BUILTIN && c->c_mode != MODE_PROXY &&
+	    c->c_worker_argv != NULL) {
+		for (i = 0; c->c_worker_argv[i] != NULL; i++) {
+			const char	*ref;
+			size_t		 len;
+
+			ref = conf_port_ref(c->c_worker_argv[i], &len);
+			if (ref == NULL)
+				continue;
+			ctx.line = conf_kwline(c, "worker");
+			return conf_error(&ctx, "worker: %.*s in \"%s\", but "
+			    "only proxy mode gives a worker a port of its own "
+			    "(in %s mode it gets the listening socket)",
+			    (int)len, ref, c->c_worker_argv[i],
+			    conf_mode_name(c->c_mode));
+		}
+	}
 	if (c->c_reuseport && c->c_mode != MODE_SHARED) {
 		ctx.line = conf_kwline(c, "reuseport");
 		return conf_error(&ctx, "reuseport on needs mode shared "
@@ -958,6 +1031,8 @@ conf_check(struct conf *c, char **cause)
 		return conf_error(&ctx, "worker_ports: %d workers from port %d "
 		    "run past 65535", c->c_workers, base);
 	}
+	if (c->c_mode == MODE_PROXY)
+		conf_check_ephemeral(c, base, 2 * c->c_workers);
 	for (i = 0; i < c->c_nlisten; i++) {
 		int	 p = addr_port(&c->c_listen[i]);
 

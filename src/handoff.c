@@ -239,7 +239,7 @@ handoff_send(struct worker *w, struct handoff_sock hs)
 	if (ipc_send_socket(w->w_chan, hs.hs_fd) == -1) {
 		log_warnx("worker %d (pid %ld): cannot send a socket; killing "
 		    "it", w->w_id, (long)w->w_pid);
-		kill(w->w_pid, SIGKILL);
+		master_kill(w, SIGKILL, "cannot send it a socket");
 		master_worker_set_state(w, WS_DRAINING); /* takes no more */
 		return -1;
 	}
@@ -447,7 +447,7 @@ handoff_ack_timer_cb(evutil_socket_t fd, short what, void *arg)
 	    "killing it", w->w_id, (long)w->w_pid,
 	    master->m_conf->c_connect_timeout);
 	master_worker_set_state(w, WS_DRAINING);
-	kill(w->w_pid, SIGKILL);
+	master_kill(w, SIGKILL, "no acknowledgement in connect_timeout");
 }
 
 /* Sockets no worker took within connect_timeout are closed. */

@@ -66,6 +66,21 @@ master_worker_set_state(struct worker *w, enum worker_state s)
 	w->w_state = s;
 }
 
+/* Every signal porter sends a worker goes through here: its exit line
+ * then says who ended it and why. */
+void
+master_kill(struct worker *w, int sig, const char *why)
+{
+	if (w->w_pid <= 0)
+		return;
+	/* A SIGKILL on its way is what the exit will show: keep its why. */
+	if (w->w_killsig != SIGKILL) {
+		w->w_killsig = sig;
+		w->w_killwhy = why;
+	}
+	kill(w->w_pid, sig);
+}
+
 /* Ready, and of the generation that takes new connections. */
 int
 master_worker_usable(const struct worker *w, void *arg)
@@ -281,7 +296,7 @@ master_worker_ready(struct worker *w)
 	else
 		log_info("worker %d (pid %ld) ready", w->w_id, (long)w->w_pid);
 	if (master->m_stopping == 2)
-		kill(w->w_pid, master_graceful_signal(w));
+		master_kill(w, master_graceful_signal(w), "graceful stop");
 	else if (w->w_gen != master->m_gen)
 		reload_check();		/* commits when the last one is up */
 	else if (w->w_mode == MODE_PROXY)
@@ -334,7 +349,7 @@ master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 		log_warnx("worker %d (pid %ld) sent garbage: \"%.*s\"; "
 		    "killing it", w->w_id, (long)w->w_pid,
 		    (int)(len > 80 ? 80 : len), line);
-		kill(w->w_pid, SIGKILL);
+		master_kill(w, SIGKILL, "it broke the protocol");
 		return;
 	}
 	switch (m.im_cmd) {
@@ -386,7 +401,7 @@ master_chan_close_cb(struct channel *ch, const char *why, void *arg)
 	 */
 	if (w->w_pid > 0 && !master->m_stopping && !w->w_retiring &&
 	    (w->w_kind == WORKER_BUILTIN || w->w_mode == MODE_HANDOFF))
-		kill(w->w_pid, SIGTERM);
+		master_kill(w, SIGTERM, "its channel closed");
 }
 
 /* Restart back-off, ready timeout, or the end of a retiring worker's grace. */
@@ -405,12 +420,12 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 		log_warnx("worker %d (pid %ld) not ready after %d ms; "
 		    "killing it", w->w_id, (long)w->w_pid,
 		    master->m_conf->c_ready_timeout);
-		kill(w->w_pid, SIGKILL);
+		master_kill(w, SIGKILL, "not ready in ready_timeout");
 		break;
 	case WS_DRAINING:
 		log_warnx("worker %d (pid %ld) still busy after "
 		    "graceful_timeout; killing it", w->w_id, (long)w->w_pid);
-		kill(w->w_pid, SIGKILL);
+		master_kill(w, SIGKILL, "still busy at graceful_timeout");
 		break;
 	case WS_READY:
 		if (w->w_replace)
@@ -434,7 +449,7 @@ master_send_servers(struct worker *w)
 		if (ipc_send_server(w->w_chan, fds[i]) == -1) {
 			log_warnx("worker %d: cannot send the listening socket",
 			    w->w_id);
-			kill(w->w_pid, SIGKILL);
+			master_kill(w, SIGKILL, "cannot send it its socket");
 			return;
 		}
 	}
@@ -478,7 +493,8 @@ master_spawn(struct worker *w)
 		log_warnx("%s: cannot set up worker %d's channel", __func__,
 		    w->w_id);
 		close(sv[0]);
-		kill(pid, SIGKILL);	/* reaped and restarted as usual */
+		/* reaped and restarted as usual */
+		master_kill(w, SIGKILL, "no channel to it");
 	}
 	w->w_started = clock_ms();
 	master_worker_set_state(w, WS_STARTING);
@@ -643,7 +659,7 @@ master_retire(struct worker *w, int tell)
 		return;
 	}
 	if (tell)
-		kill(w->w_pid, master_graceful_signal(w));
+		master_kill(w, master_graceful_signal(w), "retired");
 	timer_arm(w->w_timer, master->m_conf->c_graceful_timeout);
 }
 
@@ -748,25 +764,40 @@ static void
 master_exited(struct worker *w, int status)
 {
 	uint64_t	ms = clock_ms() - w->w_started;
+	char		who[96];
 	int		delay;
 
+	/* Who ended it: porter (and why), or someone else. */
+	if (WIFSIGNALED(status) && w->w_killwhy != NULL &&
+	    WTERMSIG(status) == w->w_killsig)
+		snprintf(who, sizeof(who), ": porter sent it (%s)",
+		    w->w_killwhy);
+	else if (WIFSIGNALED(status))
+		snprintf(who, sizeof(who), ": not from porter");
+	else
+		who[0] = '\0';
 	if (w->w_retiring || master->m_stopping) {
 		/* Asked to go: however it went is how it was meant to. */
 		if (WIFSIGNALED(status))
-			log_info("worker %d (pid %ld) stopped by signal %d "
-			    "(%s)", w->w_id, (long)w->w_pid, WTERMSIG(status),
-			    strsignal(WTERMSIG(status)));
+			log_info("worker %d (pid %ld, generation %u) stopped "
+			    "by signal %d (%s)%s", w->w_id, (long)w->w_pid,
+			    w->w_gen, WTERMSIG(status),
+			    strsignal(WTERMSIG(status)), who);
 		else
-			log_info("worker %d (pid %ld) finished, status %d",
-			    w->w_id, (long)w->w_pid, WEXITSTATUS(status));
+			log_info("worker %d (pid %ld, generation %u) finished, "
+			    "status %d", w->w_id, (long)w->w_pid, w->w_gen,
+			    WEXITSTATUS(status));
 	} else if (WIFSIGNALED(status))
-		log_warnx("worker %d (pid %ld) killed by signal %d (%s) "
-		    "after %llu ms", w->w_id, (long)w->w_pid, WTERMSIG(status),
-		    strsignal(WTERMSIG(status)), (unsigned long long)ms);
+		log_warnx("worker %d (pid %ld, generation %u) killed by signal "
+		    "%d (%s) after %llu ms%s", w->w_id, (long)w->w_pid,
+		    w->w_gen, WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    (unsigned long long)ms, who);
 	else
-		log_warnx("worker %d (pid %ld) exited with status %d after "
-		    "%llu ms", w->w_id, (long)w->w_pid, WEXITSTATUS(status),
-		    (unsigned long long)ms);
+		log_warnx("worker %d (pid %ld, generation %u) exited with "
+		    "status %d after %llu ms", w->w_id, (long)w->w_pid,
+		    w->w_gen, WEXITSTATUS(status), (unsigned long long)ms);
+	w->w_killsig = 0;
+	w->w_killwhy = NULL;
 	proc_forget(w);
 	if (w->w_chan != NULL) {
 		channel_free(w->w_chan);
@@ -874,8 +905,8 @@ master_signal_workers(int sig)
 
 	for (i = 0; i < master->m_nworkers; i++) {
 		w = master->m_workers[i];
-		if (w->w_pid > 0)
-			kill(w->w_pid, sig ? sig : master_graceful_signal(w));
+		master_kill(w, sig ? sig : master_graceful_signal(w),
+		    sig == SIGKILL ? "it did not stop in time" : "porter stops");
 	}
 }
 

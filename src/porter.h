@@ -140,6 +140,7 @@ int		 conf_set(struct conf *, const char *, const char *, char **);
 int		 conf_check(struct conf *, char **);
 int		 conf_parse_addr(const char *, struct addr *, int);
 int		 conf_parse_duration(const char *, int *);
+const char	*conf_port_ref(const char *, size_t *);
 const char	*conf_mode_name(enum mode);
 const char	*conf_balance_name(enum balance_kind);
 const char	*conf_worker_name(enum worker_kind);
@@ -277,6 +278,8 @@ struct worker {
 	unsigned int		 w_restarts;
 	unsigned int		 w_failures;	/* early deaths in a row */
 	int			 w_replace;	/* to be replaced: w_timer */
+	int			 w_killsig;	/* porter's last signal to it */
+	const char		*w_killwhy;	/* and why */
 	uint64_t		 w_started;	/* ms (clock_ms) */
 	struct event		*w_timer;	/* back-off, ready wait, grace */
 	struct handoff_worker	*w_handoff;	/* handoff mode's, or NULL */
@@ -317,6 +320,7 @@ extern struct master	*master;
 int		 master_run(struct conf *, const char *, const struct overrides *);
 const char	*master_state_name(enum worker_state);
 void		 master_worker_set_state(struct worker *, enum worker_state);
+void		 master_kill(struct worker *, int, const char *);
 int		 master_worker_usable(const struct worker *, void *);
 int		 master_worker_port(const struct worker *);
 int		 master_knows_active(const struct worker *);

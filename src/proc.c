@@ -280,14 +280,37 @@ proc_child_setup(pid_t master_pid, const int *fds, int n, int ninherit)
 	}
 }
 
-/* argv for an exec or node worker, with {port} replaced; NULL if out of
- * memory. */
+/* s with every reference to the port ({port}, ${PORT}, $PORT) replaced
+ * by port; NULL if out of memory. */
+static char *
+proc_expand(const char *s, const char *port)
+{
+	const char	*p, *ref;
+	char		*out, *o;
+	size_t		 len, n = 0, plen = strlen(port);
+
+	for (p = s; (ref = conf_port_ref(p, &len)) != NULL; p = ref + len)
+		n++;
+	if ((out = malloc(strlen(s) + n * plen + 1)) == NULL)
+		return NULL;
+	for (o = out, p = s; (ref = conf_port_ref(p, &len)) != NULL;
+	    p = ref + len) {
+		memcpy(o, p, (size_t)(ref - p));
+		o += ref - p;
+		memcpy(o, port, plen);
+		o += plen;
+	}
+	strcpy(o, p);
+	return out;
+}
+
+/* argv for an exec or node worker, its port references expanded (proxy
+ * mode; conf_check refuses them in the others); NULL if out of memory. */
 static char **
 proc_argv(const struct worker *w, const char *const *args)
 {
 	char		**argv, port[16];
-	const char	*p;
-	size_t		 n, i, len;
+	size_t		 n, i;
 	size_t		 extra = w->w_kind == WORKER_NODE;
 
 	for (n = 0; args[n] != NULL; n++)
@@ -297,18 +320,9 @@ proc_argv(const struct worker *w, const char *const *args)
 	if (extra && (argv[0] = strdup("node")) == NULL)
 		goto fail;
 	snprintf(port, sizeof(port), "%d", w->w_port);
-	for (i = 0; i < n; i++) {
-		if ((p = strstr(args[i], "{port}")) == NULL) {
-			if ((argv[i + extra] = strdup(args[i])) == NULL)
-				goto fail;
-			continue;
-		}
-		len = strlen(args[i]) - 6 + strlen(port);
-		if ((argv[i + extra] = malloc(len + 1)) == NULL)
+	for (i = 0; i < n; i++)
+		if ((argv[i + extra] = proc_expand(args[i], port)) == NULL)
 			goto fail;
-		snprintf(argv[i + extra], len + 1, "%.*s%s%s",
-		    (int)(p - args[i]), args[i], port, p + 6);
-	}
 	return argv;
 
  fail:

@@ -166,8 +166,7 @@ reload_abort(const char *why)
 			gone[n++] = w;
 	}
 	for (i = 0; i < n; i++) {
-		if (gone[i]->w_pid > 0)
-			kill(gone[i]->w_pid, SIGKILL);
+		master_kill(gone[i], SIGKILL, "its reload failed");
 		master_retire(gone[i], 0);
 	}
 	proc_setup_user(master->m_conf->c_user);

@@ -278,6 +278,40 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+START_TEST(test_port_ref)
+{
+	static const struct {
+		const char	*s;
+		int		 at;	/* -1: none */
+		size_t		 len;
+	} t[] = {
+		{ "--port={port}", 7, 6 },
+		{ "$PORT", 0, 5 },
+		{ "${PORT}", 0, 7 },
+		{ "127.0.0.1:$PORT/x", 10, 5 },
+		{ "$PORTS", -1, 0 },
+		{ "$PORT_X", -1, 0 },
+		{ "$PORT9", -1, 0 },
+		{ "$PORT-1", 0, 5 },
+		{ "{PORT} $port", -1, 0 },
+		{ "", -1, 0 },
+		{ "$$PORT", 1, 5 },
+	};
+	const char	*p;
+	size_t		 i, len;
+
+	for (i = 0; i < nitems(t); i++) {
+		p = conf_port_ref(t[i].s, &len);
+		if (t[i].at == -1) {
+			ck_assert_msg(p == NULL, "found in %s", t[i].s);
+			continue;
+		}
+		ck_assert_msg(p == t[i].s + t[i].at, "where in %s", t[i].s);
+		ck_assert_uint_eq(len, t[i].len);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -293,6 +327,7 @@ main(void)
 	tcase_add_test(tc, test_duration);
 	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_port_ref);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

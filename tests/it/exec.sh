@@ -21,6 +21,29 @@ ok "exec, proxy: python3 http.server on {port}, 10/10 served"
 kill -TERM "$(master_pid)"
 wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
 
+# $PORT and ${PORT} too, with no shell to expand them: porter does.
+for ref in '$PORT' '${PORT}'; do
+	write_conf "workers 2" "mode proxy" \
+	    "worker exec python3 -m http.server $ref --bind 127.0.0.1"
+	start_porter
+	for i in 1 2 3 4; do
+		[ "$(code /)" = 200 ] || fail "$ref worker: request $i failed"
+	done
+	ok "exec, proxy: $ref expanded in the arguments"
+	kill -TERM "$(master_pid)"
+	wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
+done
+
+# Worker ports in the kernel's ephemeral range: porter -t warns.
+read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range
+write_conf "workers 2"
+sed -i "s/^worker_ports .*/worker_ports 127.0.0.1:$lo/" "$WORK/porter.conf"
+"$PORTER" -t -c "$WORK/porter.conf" > "$WORK/t.out" 2>&1 ||
+    fail "porter -t failed: $(cat "$WORK/t.out")"
+grep -q "overlap the ephemeral port range" "$WORK/t.out" ||
+    fail "no warning for worker ports at $lo: $(cat "$WORK/t.out")"
+ok "porter -t warns about worker_ports in the ephemeral range"
+
 write_conf "workers 2" "mode shared" "worker exec $EX/listen-fd.js"
 start_porter
 for i in $(seq 1 10); do

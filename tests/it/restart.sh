@@ -27,6 +27,8 @@ kill -0 "$1" 2>/dev/null || fail "new worker $1 is not running"
 restarts=$(status_get '.workers[0].restarts')
 [ "$restarts" = 1 ] || fail "restarts is $restarts, expected 1"
 get / > /dev/null || fail "no answer after restart"
+grep -qE "worker 0 \(pid $old, generation 0\) killed by signal 9 .*: not from porter" \
+    "$WORK/porter.log" || fail "the exit line does not name the generation and the killer"
 ok "worker 0: pid $old -> $1, restarts 1"
 
 # Kill a worker under load: porter keeps serving on the other one and

@@ -27,6 +27,8 @@ burst
 wait $BURST
 n=$(grep -c '^200$' "$WORK/codes")
 [ "$n" = 6 ] || fail "$n of 6 clients served with a stopped worker"
+grep -q "killed by signal 9 .*porter sent it (no acknowledgement in connect_timeout)" \
+    "$WORK/porter.log" || fail "the exit line does not say porter killed it, and why"
 grep -q "did not acknowledge a socket" "$WORK/porter.log" ||
     fail "the stopped worker was not found out"
 grep -q "go to other workers" "$WORK/porter.log" ||
