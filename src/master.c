@@ -7,6 +7,9 @@
 #include "config.h"
 
 #include <sys/resource.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -78,7 +81,9 @@ master_kill(struct worker *w, int sig, const char *why)
 		w->w_killsig = sig;
 		w->w_killwhy = why;
 	}
-	kill(w->w_pid, sig);
+	/* Its whole process group (proc.c): what it forked goes too. */
+	if (kill(-w->w_pid, sig) == -1)
+		kill(w->w_pid, sig);
 }
 
 /* Ready, and of the generation that takes new connections. */
@@ -550,6 +555,7 @@ static void
 master_worker_free(struct worker *w)
 {
 	if (w->w_pid > 0) {
+		kill(-w->w_pid, SIGKILL);
 		kill(w->w_pid, SIGKILL);
 		waitpid(w->w_pid, NULL, 0);
 	}
@@ -798,6 +804,10 @@ master_exited(struct worker *w, int status)
 		    w->w_gen, WEXITSTATUS(status), (unsigned long long)ms);
 	w->w_killsig = 0;
 	w->w_killwhy = NULL;
+	/* What it forked does not outlive it (nor keep its port). */
+	if (kill(-w->w_pid, SIGKILL) == 0)
+		log_info("worker %d: killed what was left of its process group",
+		    w->w_id);
 	proc_forget(w);
 	if (w->w_chan != NULL) {
 		channel_free(w->w_chan);
@@ -1135,6 +1145,7 @@ master_free(void)
 	handoff_free();
 	while (master->m_nworkers > 0)
 		master_worker_free(master->m_workers[--master->m_nworkers]);
+	proc_reap_orphans();
 	listener_close_all();
 	event_free(ev_signal);
 	close(signal_fd);
@@ -1172,6 +1183,11 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 		fatal("calloc");
 	if ((master->m_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+#ifdef HAVE_SYS_PRCTL_H
+	/* What a worker leaves behind becomes porter's: proc_reap_orphans. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("%s: PR_SET_CHILD_SUBREAPER", __func__);
+#endif
 	if (proc_setup_user(c->c_user) == -1 || proc_check_worker(c) == -1)
 		return EXIT_START;
 	master_rlimit(c);

@@ -349,6 +349,7 @@ void		 reload_abort(const char *);
 int		 proc_setup_user(const char *);
 int		 proc_check_worker(const struct conf *);
 int		 proc_port(struct worker *);
+void		 proc_reap_orphans(void);
 pid_t		 proc_spawn(struct worker *, int, const int *, int);
 void		 proc_forget(struct worker *);
 

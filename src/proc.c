@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -260,6 +261,9 @@ proc_child_setup(pid_t master_pid, const int *fds, int n, int ninherit)
 	sigset_t	set;
 	int		sig;
 
+	/* A group of its own: porter signals the worker and whatever it
+	 * forks (nginx's workers, a shell's children) as one. */
+	(void)setpgid(0, 0);
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -338,9 +342,26 @@ proc_argv(const struct worker *w, const char *const *args)
  * base + id when free. Old and new processes of one worker coexist while
  * the old one drains, hence twice the worker count.
  */
+/* Whether something listens on (or holds) a's port already. */
+static int
+proc_port_held(const struct addr *a)
+{
+	int	fd, on = 1, held;
+
+	if ((fd = socket(a->a_ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+	    -1)
+		return 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	held = bind(fd, (const struct sockaddr *)&a->a_ss, a->a_len) == -1 &&
+	    errno == EADDRINUSE;
+	close(fd);
+	return held;
+}
+
 int
 proc_port(struct worker *w)
 {
+	static struct log_limit	lim;
 	struct worker	*o;
 	int		 base, n, i, p, k, used;
 
@@ -360,6 +381,12 @@ proc_port(struct worker *w)
 			continue;
 		w->w_port = p;
 		addr_set_port(&w->w_addr, p);
+		if (proc_port_held(&w->w_addr)) {
+			log_warnx_limit(&lim, "worker %d: port %d is held by a "
+			    "process that is not porter's worker; trying "
+			    "another", w->w_id, p);
+			continue;
+		}
 		return 0;
 	}
 	return -1;
@@ -609,6 +636,7 @@ proc_spawn(struct worker *w, int chanfd, const int *lfds, int nlfds)
 		execvp(argv[0], argv);
 		proc_child_fail(PROC_STEP_EXEC);
 	}
+	(void)setpgid(pid, pid);	/* as the child does: no race */
 	close(errp[1]);
 	proc_env_free(&pe);
 	conf_free_argv(argv);
@@ -776,4 +804,46 @@ proc_probe_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	proc_forget(w);
 	master_worker_ready(w);
+}
+
+/*
+ * At the end: porter is a child subreaper, so whatever a worker left
+ * behind (a daemon that left its process group) is porter's child now.
+ * None outlives porter.
+ */
+void
+proc_reap_orphans(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	FILE		*f;
+	char		 path[64], line[512], *p;
+	long		 ppid;
+	pid_t		 pid, me = getpid();
+	int		 n = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if ((pid = (pid_t)atol(de->d_name)) <= 0 || pid == me)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		/* "pid (comm) state ppid ...": comm may hold anything */
+		p = fgets(line, sizeof(line), f) != NULL ?
+		    strrchr(line, ')') : NULL;
+		fclose(f);
+		if (p == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1 ||
+		    ppid != me)
+			continue;
+		if (kill(pid, SIGKILL) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		log_info("killed %d process%s the workers left behind", n,
+		    n == 1 ? "" : "es");
+	while (n > 0 && waitpid(-1, NULL, 0) > 0)
+		n--;
 }

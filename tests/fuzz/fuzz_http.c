@@ -92,7 +92,7 @@ run(const uint8_t *data, size_t size, uint64_t rng, struct trace *t)
 	struct http_conn	*hc;
 	struct evbuffer		*in, *out;
 	const struct http_req	*r;
-	size_t			 off = 0, n;
+	size_t			 off = 0, n, rest;
 
 	memset(t, 0, sizeof(*t));
 	if ((hc = http_conn_new()) == NULL || (in = evbuffer_new()) == NULL ||
@@ -130,8 +130,11 @@ run(const uint8_t *data, size_t size, uint64_t rng, struct trace *t)
 				    r->r_pathlen + 1);
 				/* A /delay answer waits for a timer in
 				 * worker.c: the same call, later. */
-				if (!http_serve(out, r, &site))
+				if (!http_serve(out, r, &site, &rest))
 					t->t_end = 2;
+				/* worker.c adds a /bytes body as its output
+				 * drains; here a bounded part of it at once. */
+				http_add_bytes(out, rest < 65536 ? rest : 65536);
 				take_output(out, t);
 				break;
 			}
