@@ -69,11 +69,10 @@ alive() {
 wait_for '! alive' 5 || fail "workers $pids outlived the master"
 ok "killed master: no worker left behind"
 
-# Workers that cannot start (their port is taken): exit 3, no busy loop.
-# Only proxy-mode workers bind a port of their own.
+# A worker port held by another program: porter starts the worker on
+# the next port of its pool instead. Only proxy-mode workers have one.
 [ "$MODE" = proxy ] || exit 0
-write_conf "workers 1" "restart_limit 3 30s"
-# Occupy the worker port with another porter's listener.
+write_conf "workers 1"
 cat > "$WORK/block.conf" <<CONF
 listen 127.0.0.1:$WPORT
 worker_ports 127.0.0.1:$((WPORT + 3))
@@ -83,6 +82,18 @@ timeout -s KILL 60 $PORTER -c "$WORK/block.conf" > "$WORK/block.log" 2>&1 &
 blocker=$!
 STARTED="$STARTED $blocker"
 wait_for '! port_free $WPORT' || fail "the blocking porter does not listen"
+start_porter
+port=$(status_get '.workers[0].port')
+[ "$port" = $((WPORT + 1)) ] || fail "worker on $port, not $((WPORT + 1))"
+grep -q "port $WPORT is held" "$WORK/porter.log" ||
+    fail "the held port was not noticed"
+[ "$(code /)" = 200 ] || fail "no answer from the worker on $port"
+ok "worker port $WPORT held by another program: the worker took $port"
+kill -TERM "$(master_pid)"
+wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
+
+# Workers that cannot start: exit 3, no busy loop.
+write_conf "workers 1" "restart_limit 3 30s" "worker exec sh -c \"exit 1\""
 t0=$(date +%s%N)
 timeout -s KILL 60 $PORTER -c "$WORK/porter.conf" > "$WORK/porter.log" 2>&1
 rc=$?
