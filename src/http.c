@@ -247,19 +247,42 @@ http_on_begin(http_parser *p)
 	return 0;
 }
 
+/*
+ * http-parser hands a URL over in pieces: add one to path (*len bytes so
+ * far, at most max, NUL-terminated). -1 if it would not fit (414). The
+ * built-in worker's and the status endpoint's.
+ */
+int
+http_url_piece(char *path, size_t *len, size_t max, const char *at,
+    size_t n)
+{
+	if (n > max - *len)
+		return -1;
+	memcpy(path + *len, at, n);
+	*len += n;
+	path[*len] = '\0';
+	return 0;
+}
+
+/* Count a piece of a header field or value: -1 past max (431). */
+int
+http_header_piece(size_t *hbytes, size_t n, size_t max)
+{
+	*hbytes += n + 2;	/* ": " or CRLF per piece */
+	return *hbytes > max ? -1 : 0;
+}
+
 static int
 http_on_url(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn	*hc = p->data;
 	struct http_req		*r = &hc->hc_req;
 
-	if (len > HTTP_MAX_URL - r->r_pathlen) {
+	if (http_url_piece(r->r_path, &r->r_pathlen, HTTP_MAX_URL, at, len) ==
+	    -1) {
 		hc->hc_error = 414;
 		return -1;
 	}
-	memcpy(r->r_path + r->r_pathlen, at, len);
-	r->r_pathlen += len;
-	r->r_path[r->r_pathlen] = '\0';
 	return 0;
 }
 
@@ -269,8 +292,7 @@ http_on_header(http_parser *p, const char *at, size_t len)
 	struct http_conn	*hc = p->data;
 
 	(void)at;
-	hc->hc_hbytes += len + 2;	/* ": " or CRLF per piece */
-	if (hc->hc_hbytes > HTTP_MAX_HEADERS) {
+	if (http_header_piece(&hc->hc_hbytes, len, HTTP_MAX_HEADERS) == -1) {
 		hc->hc_error = 431;
 		return -1;
 	}

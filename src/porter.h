@@ -237,6 +237,8 @@ const struct http_req *http_conn_request(const struct http_conn *);
 int		 http_conn_partial(const struct http_conn *);
 void		 http_reply_error(struct evbuffer *, int);
 void		 http_add_bytes(struct evbuffer *, size_t);
+int		 http_url_piece(char *, size_t *, size_t, const char *, size_t);
+int		 http_header_piece(size_t *, size_t, size_t);
 enum http_route	 http_route(const char *, size_t, long *);
 int		 http_serve(struct evbuffer *, const struct http_req *,
 		    const struct http_site *, size_t *);

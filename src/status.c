@@ -309,13 +309,11 @@ status_on_url(http_parser *p, const char *at, size_t len)
 {
 	struct status_conn	*sc = p->data;
 
-	if (len > STATUS_MAX_URL - sc->sc_pathlen) {
+	if (http_url_piece(sc->sc_path, &sc->sc_pathlen, STATUS_MAX_URL, at,
+	    len) == -1) {
 		sc->sc_error = 414;
 		return -1;
 	}
-	memcpy(sc->sc_path + sc->sc_pathlen, at, len);
-	sc->sc_pathlen += len;
-	sc->sc_path[sc->sc_pathlen] = '\0';
 	return 0;
 }
 
@@ -325,8 +323,7 @@ status_on_header(http_parser *p, const char *at, size_t len)
 	struct status_conn	*sc = p->data;
 
 	(void)at;
-	sc->sc_hbytes += len + 2;	/* ": " or CRLF per piece */
-	if (sc->sc_hbytes > STATUS_MAX_HEADERS) {
+	if (http_header_piece(&sc->sc_hbytes, len, STATUS_MAX_HEADERS) == -1) {
 		sc->sc_error = 431;
 		return -1;
 	}
