@@ -31,8 +31,10 @@ wait_for '[ "$(log_count "reload: done")" -ge 5 ]'
 [ "$(log_count "reload: done")" = 5 ] ||
     fail "$(log_count "reload: done") of 5 reloads done"
 wait_ready 2
+# The old workers leave the table once their connections are done.
+wait_for '[ "$(worker_pids | wc -l)" = 2 ]' ||
+    fail "workers after reloads: $(worker_pids | tr '\n' ' ')"
 after=$(worker_pids | sort | tr '\n' ' ')
-[ "$(worker_pids | wc -l)" = 2 ] || fail "workers after reloads: $after"
 for p in $before; do
 	echo " $after " | grep -q " $p " && fail "old worker $p still listed"
 done
