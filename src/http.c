@@ -110,7 +110,8 @@ http_conn_partial(const struct http_conn *hc)
 
 /*
  * Check the head's bytes in "buf" for what RFC 9112 rejects and the
- * parser does not: a bare LF (or a CR not before LF), whitespace before
+ * parser does not: a bare LF or a bare CR (one not before LF, anywhere in
+ * the head, whichever piece the LF comes in), whitespace before
  * a field's colon, obs-fold (a line that starts with SP or HT). Count
  * the Host fields and note Expect: 100-continue on the way. Returns how
  * many bytes of "buf" belong to the head and passed: all of them, or up
@@ -120,7 +121,7 @@ http_conn_partial(const struct http_conn *hc)
 static size_t
 http_scan(struct http_conn *hc, const char *buf, size_t len)
 {
-	const char	*lf;
+	const char	*lf, *end, *cr;
 	size_t		 i;
 	unsigned char	 ch;
 
@@ -128,15 +129,26 @@ http_scan(struct http_conn *hc, const char *buf, size_t len)
 		if (hc->hc_scan == SCAN_LINE || (hc->hc_scan == SCAN_VALUE &&
 		    hc->hc_field != FIELD_EXPECT)) {
 			/*
-			 * Most bytes: only the line's end matters (a CR
-			 * inside a line is the parser's to reject).
+			 * Most bytes: only CRs and the line's end matter. A
+			 * CR is bare unless LF follows, here or as the next
+			 * piece's first byte: the parser (not strict) would
+			 * take it for a line's end, so what passes would
+			 * depend on how the bytes arrived.
 			 */
-			if ((lf = memchr(buf + i, '\n', len - i)) == NULL) {
-				hc->hc_cr = buf[len - 1] == '\r';
+			lf = memchr(buf + i, '\n', len - i);
+			end = lf != NULL ? lf : buf + len;
+			if (hc->hc_cr && buf + i < end)
+				goto bad;	/* CR, then not LF */
+			for (cr = buf + i; (cr = memchr(cr, '\r',
+			    (size_t)(end - cr))) != NULL; cr++)
+				if (cr + 1 < end) {
+					i = (size_t)(cr - buf);
+					goto bad;
+				}
+			if (end > buf + i)
+				hc->hc_cr = end[-1] == '\r';
+			if (lf == NULL)
 				return len;
-			}
-			if (lf > buf + i)
-				hc->hc_cr = lf[-1] == '\r';
 			i = (size_t)(lf - buf);
 		}
 		ch = (unsigned char)buf[i];

@@ -331,6 +331,41 @@ START_TEST(test_bare_cr)
 }
 END_TEST
 
+/*
+ * A bare CR in a header value or the request line, whole and byte by
+ * byte: the lenient parser would end the line there, so the request's
+ * fate must not depend on how its bytes arrived (fuzz_http found it).
+ */
+START_TEST(test_bare_cr_pieces)
+{
+	static const char *const reqs[] = {
+		"GET / HTTP/1.1\r\nHost: \r\r\r x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",
+		"GET /\r HTTP/1.1\r\nHost: x\r\n\r\n",
+	};
+	enum http_feed	f;
+	size_t		i, k;
+
+	for (k = 0; k < nitems(reqs); k++) {
+		expect_error(reqs[k], "HTTP/1.1 400 ");
+		http_conn_free(hc);
+		ck_assert_ptr_nonnull(hc = http_conn_new());
+		evbuffer_drain(in, evbuffer_get_length(in));
+		for (i = 0, f = FEED_MORE; reqs[k][i] != '\0' &&
+		    f == FEED_MORE; i++) {
+			evbuffer_add(in, reqs[k] + i, 1);
+			f = http_conn_feed(hc, in, out);
+		}
+		ck_assert_msg(f == FEED_ERROR, "request %zu, byte by byte: %d",
+		    k, f);
+		free(drain_out());
+		http_conn_free(hc);
+		ck_assert_ptr_nonnull(hc = http_conn_new());
+		evbuffer_drain(in, evbuffer_get_length(in));
+	}
+}
+END_TEST
+
 /* Strictness is on the head only, and starts over for each request. */
 START_TEST(test_strict_per_request)
 {
@@ -558,6 +593,7 @@ main(void)
 	tcase_add_test(tc, test_bare_lf_header);
 	tcase_add_test(tc, test_bare_lf_end);
 	tcase_add_test(tc, test_bare_cr);
+	tcase_add_test(tc, test_bare_cr_pieces);
 	tcase_add_test(tc, test_strict_per_request);
 	tcase_add_test(tc, test_expect_continue);
 	tcase_add_test(tc, test_expect_not_continue);
