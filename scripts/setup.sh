@@ -11,6 +11,45 @@ PORTER_PKGS="build-essential autoconf automake libtool pkg-config
     libevent-dev libhttp-parser-dev check libjansson-dev curl wrk procps
     python3 jq"
 
+# The real applications the supervision tests run porter in front of
+# (tests/it/app-*.sh): gunicorn, uvicorn and nginx from Debian, Express
+# from npm (need_express).
+APP_PKGS="gunicorn python3-uvicorn nginx"
+
+# Debian packages of daemons: their maintainer scripts would start them as
+# services (nginx on port 80): policy-rc.d (exit 101) forbids that, only
+# for this install, and only if there was none.
+need_daemon_pkgs() {
+	local policy=/usr/sbin/policy-rc.d made=0 sudo="" rc=0 p missing=0
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "install ok installed" || missing=1
+	done
+	[ $missing = 1 ] || return 0
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	if [ ! -e $policy ]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy > /dev/null
+		$sudo chmod 755 $policy
+		made=1
+	fi
+	( need_pkgs "$@" ) || rc=$?
+	[ $made = 0 ] || $sudo rm -f $policy
+	return $rc
+}
+
+# Express, from npm, in $TOP/.deps/npm (readable by the workers' user);
+# the tests skip with a message where npm cannot reach its registry.
+need_express() {
+	local dir=$TOP/.deps/npm
+	[ -f "$dir/node_modules/express/package.json" ] && return 0
+	mkdir -p "$dir"
+	command -v npm > /dev/null || need_pkgs npm
+	npm install --prefix "$dir" --no-audit --no-fund --silent \
+	    express@4 > /dev/null 2>&1 ||
+	    echo "porter: npm cannot install express; its tests will skip" >&2
+	chmod -R a+rX "$TOP/.deps" 2>/dev/null || true
+}
+
 # node: the image's own if there is one, else Debian's nodejs.
 need_node() {
 	command -v node > /dev/null || need_pkgs nodejs
