@@ -9,7 +9,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # example workers in the tests; jansson checks the JSON scanner).
 PORTER_PKGS="build-essential autoconf automake libtool pkg-config
     libevent-dev libhttp-parser-dev check libjansson-dev curl wrk procps
-    python3 jq"
+    python3 jq python3-prometheus-client systemd"
 
 # The real applications the supervision tests run porter in front of
 # (tests/it/app-*.sh): gunicorn, uvicorn and nginx from Debian, Express

@@ -115,6 +115,7 @@ status_json(struct evbuffer *b)
 {
 	const struct master_stats	*s = &master->m_stats;
 	const struct worker		*w;
+	const char			*why;
 	int				 i, fds = status_fds();
 
 	evbuffer_add_printf(b, "{\"version\":\"%s\",\"mode\":\"%s\","
@@ -129,14 +130,16 @@ status_json(struct evbuffer *b)
 	    "\"master\":{\"pid\":%ld,\"open_fds\":%d,\"peak_fds\":%d,"
 	    "\"active_connections\":%u,\"accepted\":%llu,\"relayed\":%llu,"
 	    "\"handed_off\":%llu,\"refused\":%llu,\"pending\":%u,"
-	    "\"stopping\":%s},\"workers\":[", status_uptime(), (long)master->m_pid,
+	    "\"stopping\":%s,\"ready\":%s,\"generation\":%u},"
+	    "\"workers\":[", status_uptime(), (long)master->m_pid,
 	    fds,
 	    s->peak_fds, master_load(), (unsigned long long)s->accepted,
 	    (unsigned long long)s->relayed,
 	    (unsigned long long)s->handed_off,
 	    (unsigned long long)s->refused,
 	    master->m_conf->c_mode == MODE_HANDOFF ? handoff_pending() : 0,
-	    master->m_stopping ? "true" : "false");
+	    master->m_stopping ? "true" : "false",
+	    master_is_ready(&why) ? "true" : "false", master->m_gen);
 	for (i = 0; i < master->m_nworkers; i++) {
 		w = master->m_workers[i];
 		char	port[16] = "null", active[16] = "null";
@@ -145,9 +148,10 @@ status_json(struct evbuffer *b)
 			snprintf(port, sizeof(port), "%d", master_worker_port(w));
 		if (master_knows_active(w))
 			snprintf(active, sizeof(active), "%u", w->w_active);
-		evbuffer_add_printf(b, "%s{\"id\":%d,\"pid\":%ld,\"port\":%s,"
+		evbuffer_add_printf(b, "%s{\"id\":%d,\"generation\":%u,"
+		    "\"pid\":%ld,\"port\":%s,"
 		    "\"state\":\"%s\",\"restarts\":%u,\"active\":%s,"
-		    "\"accepted\":%llu}", i ? "," : "", w->w_id,
+		    "\"accepted\":%llu}", i ? "," : "", w->w_id, w->w_gen,
 		    (long)w->w_pid, port,
 		    master_state_name(w->w_state), w->w_restarts, active,
 		    (unsigned long long)w->w_accepted);
@@ -155,72 +159,132 @@ status_json(struct evbuffer *b)
 	evbuffer_add_printf(b, "]}\n");
 }
 
+/*
+ * One series per worker slot and generation: a slot's draining process
+ * and its replacement (same id, same generation) are summed into it, so
+ * that no two series have the same labels.
+ */
+struct status_series {
+	int		ss_id;
+	unsigned int	ss_gen;
+	int		ss_ready;
+	int		ss_known;	/* active connections are known */
+	unsigned int	ss_restarts;
+	unsigned int	ss_active;
+	uint64_t	ss_accepted;
+};
+
+static int
+status_series(struct status_series *ss)
+{
+	const struct worker	*w;
+	int			 i, j, n = 0;
+
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
+		for (j = 0; j < n; j++)
+			if (ss[j].ss_id == w->w_id && ss[j].ss_gen == w->w_gen)
+				break;
+		if (j == n) {
+			memset(&ss[n], 0, sizeof(ss[n]));
+			ss[n].ss_id = w->w_id;
+			ss[n].ss_gen = w->w_gen;
+			n++;
+		}
+		ss[j].ss_ready |= w->w_state == WS_READY;
+		ss[j].ss_known |= master_knows_active(w);
+		if (w->w_restarts > ss[j].ss_restarts)
+			ss[j].ss_restarts = w->w_restarts;
+		ss[j].ss_active += w->w_active;
+		ss[j].ss_accepted += w->w_accepted;
+	}
+	return n;
+}
+
+/* A metric family's HELP and TYPE lines. */
+static void
+status_family(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+/*
+ * /metrics, by the Prometheus conventions: one porter_ prefix, base
+ * units, counters ending in _total, HELP and TYPE for every family, and
+ * labels of bounded cardinality only (worker slot and generation).
+ */
 static void
 status_metrics(struct evbuffer *b)
 {
+	static struct status_series	 ss[PORTER_MAX_WORKERS];
 	const struct master_stats	*s = &master->m_stats;
-	const struct worker		*w;
-	int				 i;
+	int				 i, n = status_series(ss);
 
-	evbuffer_add_printf(b,
-	    "# HELP porter_uptime_seconds Seconds since the master started.\n"
-	    "# TYPE porter_uptime_seconds gauge\n"
-	    "porter_uptime_seconds %ld\n"
-	    "# HELP porter_master_open_fds Descriptors the master holds.\n"
-	    "# TYPE porter_master_open_fds gauge\n"
-	    "porter_master_open_fds %d\n"
-	    "# HELP porter_master_peak_fds Most descriptors the master held.\n"
-	    "# TYPE porter_master_peak_fds gauge\n"
-	    "porter_master_peak_fds %d\n"
-	    "# HELP porter_connections_active Live client connections.\n"
-	    "# TYPE porter_connections_active gauge\n"
-	    "porter_connections_active %u\n"
-	    "# HELP porter_connections_total Client connections, by fate.\n"
-	    "# TYPE porter_connections_total counter\n"
-	    "porter_connections_total{event=\"accepted\"} %llu\n"
-	    "porter_connections_total{event=\"relayed\"} %llu\n"
-	    "porter_connections_total{event=\"handed_off\"} %llu\n"
-	    "porter_connections_total{event=\"refused\"} %llu\n",
-	    status_uptime(), status_fds(), s->peak_fds, master_load(),
-	    (unsigned long long)s->accepted, (unsigned long long)s->relayed,
-	    (unsigned long long)s->handed_off,
+	status_family(b, "porter_build_info", "gauge",
+	    "Version and mode of this porter; always 1.");
+	evbuffer_add_printf(b, "porter_build_info{version=\"%s\",mode=\"%s\"} "
+	    "1\n", PORTER_VERSION, conf_mode_name(master->m_conf->c_mode));
+	status_family(b, "porter_uptime_seconds", "gauge",
+	    "Seconds since the master started.");
+	evbuffer_add_printf(b, "porter_uptime_seconds %ld\n", status_uptime());
+	status_family(b, "porter_generation", "gauge",
+	    "Configuration generation taking connections (reloads).");
+	evbuffer_add_printf(b, "porter_generation %u\n", master->m_gen);
+	status_family(b, "porter_master_open_fds", "gauge",
+	    "Descriptors the master holds.");
+	evbuffer_add_printf(b, "porter_master_open_fds %d\n", status_fds());
+	status_family(b, "porter_master_peak_fds", "gauge",
+	    "Most descriptors the master held.");
+	evbuffer_add_printf(b, "porter_master_peak_fds %d\n", s->peak_fds);
+	status_family(b, "porter_connections_active", "gauge",
+	    "Live client connections.");
+	evbuffer_add_printf(b, "porter_connections_active %u\n",
+	    master_load());
+	status_family(b, "porter_connections_accepted_total", "counter",
+	    "Client connections accepted by the master.");
+	evbuffer_add_printf(b, "porter_connections_accepted_total %llu\n",
+	    (unsigned long long)s->accepted);
+	status_family(b, "porter_connections_relayed_total", "counter",
+	    "Client connections relayed to a worker (proxy mode).");
+	evbuffer_add_printf(b, "porter_connections_relayed_total %llu\n",
+	    (unsigned long long)s->relayed);
+	status_family(b, "porter_connections_handed_off_total", "counter",
+	    "Client sockets handed to a worker (handoff mode).");
+	evbuffer_add_printf(b, "porter_connections_handed_off_total %llu\n",
+	    (unsigned long long)s->handed_off);
+	status_family(b, "porter_connections_refused_total", "counter",
+	    "Client connections closed before any worker served them.");
+	evbuffer_add_printf(b, "porter_connections_refused_total %llu\n",
 	    (unsigned long long)s->refused);
-	evbuffer_add_printf(b,
-	    "# HELP porter_worker_up Whether the worker takes connections.\n"
-	    "# TYPE porter_worker_up gauge\n");
-	for (i = 0; i < master->m_nworkers; i++) {
-		w = master->m_workers[i];
-		evbuffer_add_printf(b, "porter_worker_up{id=\"%d\"} %d\n",
-		    w->w_id, w->w_state == WS_READY);
-	}
-	evbuffer_add_printf(b,
-	    "# HELP porter_worker_restarts_total Restarts of the worker.\n"
-	    "# TYPE porter_worker_restarts_total counter\n");
-	for (i = 0; i < master->m_nworkers; i++) {
-		w = master->m_workers[i];
-		evbuffer_add_printf(b, "porter_worker_restarts_total"
-		    "{id=\"%d\"} %u\n", w->w_id, w->w_restarts);
-	}
-	evbuffer_add_printf(b,
-	    "# HELP porter_worker_connections_active Live connections.\n"
-	    "# TYPE porter_worker_connections_active gauge\n");
-	for (i = 0; i < master->m_nworkers; i++) {
-		w = master->m_workers[i];
-		if (master_knows_active(w))
-			evbuffer_add_printf(b, "porter_worker_connections_active"
-			    "{id=\"%d\"} %u\n", w->w_id, w->w_active);
-	}
-	evbuffer_add_printf(b,
-	    "# HELP porter_worker_connections_total Connections given to it.\n"
-	    "# TYPE porter_worker_connections_total counter\n");
-	for (i = 0; i < master->m_nworkers; i++) {
-		w = master->m_workers[i];
-		evbuffer_add_printf(b, "porter_worker_connections_total"
-		    "{id=\"%d\"} %llu\n", w->w_id,
-		    (unsigned long long)w->w_accepted);
-	}
-}
 
+	status_family(b, "porter_worker_ready", "gauge",
+	    "Whether the worker takes connections (1) or not (0).");
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(b, "porter_worker_ready{worker=\"%d\","
+		    "generation=\"%u\"} %d\n", ss[i].ss_id, ss[i].ss_gen,
+		    ss[i].ss_ready);
+	status_family(b, "porter_worker_restarts_total", "counter",
+	    "Restarts of the worker slot.");
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(b, "porter_worker_restarts_total{worker="
+		    "\"%d\",generation=\"%u\"} %u\n", ss[i].ss_id,
+		    ss[i].ss_gen, ss[i].ss_restarts);
+	status_family(b, "porter_worker_connections_active", "gauge",
+	    "Live connections of the worker, where porter knows them.");
+	for (i = 0; i < n; i++)
+		if (ss[i].ss_known)
+			evbuffer_add_printf(b, "porter_worker_connections_active"
+			    "{worker=\"%d\",generation=\"%u\"} %u\n",
+			    ss[i].ss_id, ss[i].ss_gen, ss[i].ss_active);
+	status_family(b, "porter_worker_connections_total", "counter",
+	    "Connections given to the worker.");
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(b, "porter_worker_connections_total{worker="
+		    "\"%d\",generation=\"%u\"} %llu\n", ss[i].ss_id,
+		    ss[i].ss_gen, (unsigned long long)ss[i].ss_accepted);
+}
 
 static const char *
 status_reason(int code)
