@@ -167,10 +167,10 @@ status_json(struct evbuffer *b)
 struct status_series {
 	int		ss_id;
 	unsigned int	ss_gen;
-	int		ss_ready;
 	int		ss_known;	/* active connections are known */
-	unsigned int	ss_restarts;
-	unsigned int	ss_active;
+	uint64_t	ss_ready;
+	uint64_t	ss_restarts;
+	uint64_t	ss_active;
 	uint64_t	ss_accepted;
 };
 
@@ -191,7 +191,7 @@ status_series(struct status_series *ss)
 			ss[n].ss_gen = w->w_gen;
 			n++;
 		}
-		ss[j].ss_ready |= w->w_state == WS_READY;
+		ss[j].ss_ready |= (uint64_t)(w->w_state == WS_READY);
 		ss[j].ss_known |= master_knows_active(w);
 		if (w->w_restarts > ss[j].ss_restarts)
 			ss[j].ss_restarts = w->w_restarts;
@@ -210,6 +210,27 @@ status_family(struct evbuffer *b, const char *name, const char *type,
 	    name, type);
 }
 
+/* A per-worker family: the figure at offset off of each series. Live
+ * connections are left out where porter does not know them. */
+static void
+status_workers(struct evbuffer *b, const struct status_series *ss, int n,
+    const char *name, const char *type, const char *help, size_t off)
+{
+	uint64_t	v;
+	int		i;
+
+	status_family(b, name, type, help);
+	for (i = 0; i < n; i++) {
+		if (off == offsetof(struct status_series, ss_active) &&
+		    !ss[i].ss_known)
+			continue;
+		memcpy(&v, (const char *)&ss[i] + off, sizeof(v));
+		evbuffer_add_printf(b, "%s{worker=\"%d\",generation=\"%u\"} "
+		    "%llu\n", name, ss[i].ss_id, ss[i].ss_gen,
+		    (unsigned long long)v);
+	}
+}
+
 /*
  * /metrics, by the Prometheus conventions: one porter_ prefix, base
  * units, counters ending in _total, HELP and TYPE for every family, and
@@ -220,70 +241,56 @@ status_metrics(struct evbuffer *b)
 {
 	static struct status_series	 ss[PORTER_MAX_WORKERS];
 	const struct master_stats	*s = &master->m_stats;
-	int				 i, n = status_series(ss);
+	int				 n = status_series(ss);
+	size_t				 i;
+	const struct {
+		const char	*name, *type, *help;
+		long long	 v;
+	} m[] = {
+		{ "porter_uptime_seconds", "gauge",
+		    "Seconds since the master started.", status_uptime() },
+		{ "porter_generation", "gauge", "Configuration generation "
+		    "taking connections (reloads).", master->m_gen },
+		{ "porter_master_open_fds", "gauge",
+		    "Descriptors the master holds.", status_fds() },
+		{ "porter_master_peak_fds", "gauge",
+		    "Most descriptors the master held.", s->peak_fds },
+		{ "porter_connections_active", "gauge",
+		    "Live client connections.", master_load() },
+		{ "porter_connections_accepted_total", "counter",
+		    "Client connections accepted by the master.",
+		    (long long)s->accepted },
+		{ "porter_connections_relayed_total", "counter",
+		    "Client connections relayed to a worker (proxy mode).",
+		    (long long)s->relayed },
+		{ "porter_connections_handed_off_total", "counter",
+		    "Client sockets handed to a worker (handoff mode).",
+		    (long long)s->handed_off },
+		{ "porter_connections_refused_total", "counter",
+		    "Client connections closed before any worker served them.",
+		    (long long)s->refused },
+	};
 
+	for (i = 0; i < nitems(m); i++) {
+		status_family(b, m[i].name, m[i].type, m[i].help);
+		evbuffer_add_printf(b, "%s %lld\n", m[i].name, m[i].v);
+	}
 	status_family(b, "porter_build_info", "gauge",
 	    "Version and mode of this porter; always 1.");
 	evbuffer_add_printf(b, "porter_build_info{version=\"%s\",mode=\"%s\"} "
 	    "1\n", PORTER_VERSION, conf_mode_name(master->m_conf->c_mode));
-	status_family(b, "porter_uptime_seconds", "gauge",
-	    "Seconds since the master started.");
-	evbuffer_add_printf(b, "porter_uptime_seconds %ld\n", status_uptime());
-	status_family(b, "porter_generation", "gauge",
-	    "Configuration generation taking connections (reloads).");
-	evbuffer_add_printf(b, "porter_generation %u\n", master->m_gen);
-	status_family(b, "porter_master_open_fds", "gauge",
-	    "Descriptors the master holds.");
-	evbuffer_add_printf(b, "porter_master_open_fds %d\n", status_fds());
-	status_family(b, "porter_master_peak_fds", "gauge",
-	    "Most descriptors the master held.");
-	evbuffer_add_printf(b, "porter_master_peak_fds %d\n", s->peak_fds);
-	status_family(b, "porter_connections_active", "gauge",
-	    "Live client connections.");
-	evbuffer_add_printf(b, "porter_connections_active %u\n",
-	    master_load());
-	status_family(b, "porter_connections_accepted_total", "counter",
-	    "Client connections accepted by the master.");
-	evbuffer_add_printf(b, "porter_connections_accepted_total %llu\n",
-	    (unsigned long long)s->accepted);
-	status_family(b, "porter_connections_relayed_total", "counter",
-	    "Client connections relayed to a worker (proxy mode).");
-	evbuffer_add_printf(b, "porter_connections_relayed_total %llu\n",
-	    (unsigned long long)s->relayed);
-	status_family(b, "porter_connections_handed_off_total", "counter",
-	    "Client sockets handed to a worker (handoff mode).");
-	evbuffer_add_printf(b, "porter_connections_handed_off_total %llu\n",
-	    (unsigned long long)s->handed_off);
-	status_family(b, "porter_connections_refused_total", "counter",
-	    "Client connections closed before any worker served them.");
-	evbuffer_add_printf(b, "porter_connections_refused_total %llu\n",
-	    (unsigned long long)s->refused);
-
-	status_family(b, "porter_worker_ready", "gauge",
-	    "Whether the worker takes connections (1) or not (0).");
-	for (i = 0; i < n; i++)
-		evbuffer_add_printf(b, "porter_worker_ready{worker=\"%d\","
-		    "generation=\"%u\"} %d\n", ss[i].ss_id, ss[i].ss_gen,
-		    ss[i].ss_ready);
-	status_family(b, "porter_worker_restarts_total", "counter",
-	    "Restarts of the worker slot.");
-	for (i = 0; i < n; i++)
-		evbuffer_add_printf(b, "porter_worker_restarts_total{worker="
-		    "\"%d\",generation=\"%u\"} %u\n", ss[i].ss_id,
-		    ss[i].ss_gen, ss[i].ss_restarts);
-	status_family(b, "porter_worker_connections_active", "gauge",
-	    "Live connections of the worker, where porter knows them.");
-	for (i = 0; i < n; i++)
-		if (ss[i].ss_known)
-			evbuffer_add_printf(b, "porter_worker_connections_active"
-			    "{worker=\"%d\",generation=\"%u\"} %u\n",
-			    ss[i].ss_id, ss[i].ss_gen, ss[i].ss_active);
-	status_family(b, "porter_worker_connections_total", "counter",
-	    "Connections given to the worker.");
-	for (i = 0; i < n; i++)
-		evbuffer_add_printf(b, "porter_worker_connections_total{worker="
-		    "\"%d\",generation=\"%u\"} %llu\n", ss[i].ss_id,
-		    ss[i].ss_gen, (unsigned long long)ss[i].ss_accepted);
+	status_workers(b, ss, n, "porter_worker_ready", "gauge",
+	    "Whether the worker takes connections (1) or not (0).",
+	    offsetof(struct status_series, ss_ready));
+	status_workers(b, ss, n, "porter_worker_restarts_total", "counter",
+	    "Restarts of the worker slot.",
+	    offsetof(struct status_series, ss_restarts));
+	status_workers(b, ss, n, "porter_worker_connections_active", "gauge",
+	    "Live connections of the worker, where porter knows them.",
+	    offsetof(struct status_series, ss_active));
+	status_workers(b, ss, n, "porter_worker_connections_total", "counter",
+	    "Connections given to the worker.",
+	    offsetof(struct status_series, ss_accepted));
 }
 
 static const char *
