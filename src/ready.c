@@ -258,11 +258,9 @@ ready_fail(struct worker *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_debug("worker %d (pid %ld): not ready yet (%s %s): %s", w->w_id,
-	    (long)w->w_pid, conf_ready_check_name(w->w_conf->c_ready_check ==
-	    READY_CHECK_DEFAULT ? READY_CHECK_CONNECT :
-	    w->w_conf->c_ready_check), w->w_conf->c_ready_path ?
-	    w->w_conf->c_ready_path : "", why);
+	log_debug("worker %d (pid %ld): not ready yet (%s): %s", w->w_id,
+	    (long)w->w_pid, ready_how(w, w->w_conf->c_ready_check ==
+	    READY_CHECK_HTTP ? READY_HTTP : READY_CONNECT), why);
 	ready_later(w);
 }
 

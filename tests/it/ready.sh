@@ -7,6 +7,7 @@
 # (c) STOPPING=1: porter sends that worker no more connections.
 # (d) a datagram from outside the worker's process group is dropped, and
 #     a worker that never says READY=1 is killed at ready_timeout.
+# (e) shared mode: notify works for a worker on the listening socket.
 . "${srcdir:-.}/tests/lib.sh"
 
 # Debian's python3 (the one on PATH may be another); systemd-notify comes
@@ -18,7 +19,8 @@ NOTIFY=$(command -v systemd-notify) || fail "systemd-notify is not installed"
 # What the workers write (they may run as nobody): hits.ID, one line per
 # request served. What the test writes for them: go.ID (/ready answers 200
 # from then on), notify.ID (systemd-notify --ready --status=its text),
-# stop.ID (STOPPING=1 from the worker whose pid it holds).
+# stop.ID (STOPPING=1 from the worker whose pid it holds), exit.ID (that
+# worker exits).
 D=$WORK/w
 mkdir -p "$D"
 chmod 1777 "$D"
@@ -51,6 +53,11 @@ def watch():
                 if fh.read().strip() == str(PID):
                     stopped = True
                     notify("STATUS=going away\nSTOPPING=1")
+        f = os.path.join(D, "exit." + ID)
+        if os.path.exists(f):
+            with open(f) as fh:
+                if fh.read().strip() == str(PID):
+                    os._exit(0)
         time.sleep(0.05)
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -71,7 +78,14 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 
 threading.Thread(target=watch, daemon=True).start()
-http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+if "LISTEN_FDS" in os.environ:
+    # Shared mode: the listening socket is fd 3 (socket activation).
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H, bind_and_activate=False)
+    srv.socket.close()
+    srv.socket = socket.socket(fileno=3)
+else:
+    srv = http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H)
+srv.serve_forever()
 EOF
 chmod 644 "$WORK/worker.py"
 
@@ -122,7 +136,7 @@ rm -f "$D"/*
 
 # (b) ready_check notify, with systemd-notify; (c) STOPPING=1.
 write_conf "workers 2" "mode proxy" "ready_check notify" \
-    "ready_timeout 60s" "connect_timeout 1s" "graceful_timeout 3s" \
+    "ready_timeout 60s" "connect_timeout 1s" "graceful_timeout 60s" \
     "worker exec $PY $WORK/worker.py $D $NOTIFY"
 run_porter
 wait_for '[ "$(direct 0 /x)" = 200 ] && [ "$(direct 1 /x)" = 200 ]' ||
@@ -138,7 +152,7 @@ ok "notify: port up but no READY=1: not used (front: $c)"
 notice='warm "up" \ done: 1/2 ✓'
 printf '%s\n' "$notice" > "$D/notify.0"
 wait_for '[ "$(wfield 0 .ready_by)" = notify ]' || fail "worker 0 not ready by notify"
-[ "$(wfield 0 .notice)" = "$notice" ] ||
+wait_for '[ "$(wfield 0 .notice)" = "$notice" ]' ||
     fail "notice \"$(wfield 0 .notice)\", not \"$notice\""
 [ "$(wfield 1 .state)" = starting ] || fail "worker 1 ready without READY=1"
 grep -qE "worker 0 \(pid [0-9]+\) ready on port [0-9]+ \(notify\)" \
@@ -158,7 +172,7 @@ echo "$pid0" > "$D/stop.0"
 wait_for '[ "$(status_get ".workers[] | select(.pid == $pid0) | .state")" = draining ]' ||
     fail "worker 0 not draining after STOPPING=1"
 wait_log "worker 0 \(pid $pid0\) says it is stopping" || fail "no log of STOPPING=1"
-[ "$(status_get ".workers[] | select(.pid == $pid0) | .notice")" = "going away" ] ||
+wait_for '[ "$(status_get ".workers[] | select(.pid == $pid0) | .notice")" = "going away" ]' ||
     fail "notice not updated by the STATUS= before STOPPING=1"
 rm -f "$D"/hits.*
 for i in 1 2 3 4 5 6; do
@@ -168,10 +182,13 @@ done
 [ "$(grep -c '^/$' "$D/hits.1")" = 6 ] || fail "worker 1 did not serve all 6"
 ok "STOPPING=1: the worker is draining and gets no new connection"
 
-# It did not go: graceful_timeout ends it, and it is restarted as usual.
+# It goes: it is restarted as usual.
+echo "$pid0" > "$D/exit.0"
 wait_for '[ -n "$(status_get ".workers[] | select(.id == 0 and .pid != $pid0 and .ready_by == \"notify\") | .pid")" ]' ||
     fail "worker 0 not restarted and ready again"
-ok "STOPPING=1: restarted when it went, ready again by notify"
+grep -qE "worker 0 \(pid $pid0, generation 0\) exited with status 0" \
+    "$WORK/porter.log" || fail "worker 0 did not exit by itself"
+ok "STOPPING=1: restarted when it exited, ready again by notify"
 stop_porter
 rm -f "$D"/*
 
@@ -201,3 +218,21 @@ ok "a datagram from outside the worker's process group is dropped"
 wait_log "worker 0 \(pid $pid\) not ready after 5000 ms; killing it" ||
     fail "a worker that never sent READY=1 was not killed at ready_timeout"
 ok "no READY=1: killed at ready_timeout"
+
+stop_porter
+rm -f "$D"/*
+
+# (e) shared mode, where connect and http cannot tell one worker from
+# another: notify.
+write_conf "workers 1" "mode shared" "ready_check notify" "ready_timeout 60s" \
+    "worker exec $PY $WORK/worker.py $D $NOTIFY"
+run_porter
+wait_for '[ "$(wfield 0 .state)" = starting ]' || fail "no worker starting"
+wait_for '[ "$(code /x)" = 200 ]' || fail "the worker does not serve on fd 3"
+[ "$(wfield 0 .ready_by)" = null ] || fail "shared: ready before READY=1"
+echo "shared" > "$D/notify.0"
+wait_for '[ "$(wfield 0 .ready_by)" = notify ]' || fail "shared: not ready by notify"
+wait_for '[ "$(wfield 0 .notice)" = shared ]' || fail "shared: notice \"$(wfield 0 .notice)\""
+grep -qE "worker 0 \(pid [0-9]+\) ready \(notify\)" "$WORK/porter.log" ||
+    fail "shared: no ready line that says notify"
+ok "shared: ready by notify, with the listening socket at fd 3"
