@@ -322,19 +322,21 @@ master_ask_stop(struct worker *w, const char *why)
 	master_kill(w, master_graceful_signal(w), why);
 }
 
-/* The worker takes connections from now on. */
+/* The worker takes connections from now on; how: what showed it. */
 void
-master_worker_ready(struct worker *w)
+master_worker_ready(struct worker *w, enum ready_by how)
 {
 	if (w->w_state != WS_STARTING)
 		return;
 	evtimer_del(w->w_timer);
+	w->w_ready_by = how;
 	master_worker_set_state(w, WS_READY);
 	if (w->w_mode == MODE_PROXY)
-		log_info("worker %d (pid %ld) ready on port %d", w->w_id,
-		    (long)w->w_pid, w->w_port);
+		log_info("worker %d (pid %ld) ready on port %d (%s)", w->w_id,
+		    (long)w->w_pid, w->w_port, ready_how(w, how));
 	else
-		log_info("worker %d (pid %ld) ready", w->w_id, (long)w->w_pid);
+		log_info("worker %d (pid %ld) ready (%s)", w->w_id,
+		    (long)w->w_pid, ready_how(w, how));
 	master_sd_update();
 	if (master->m_stopping == 2)
 		master_ask_stop(w, "graceful stop");
@@ -416,7 +418,10 @@ master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 		master_worker_load(w, &m);
 		break;
 	case IPC_PORTER_READY:
-		master_worker_ready(w);
+		/* A Node script's word does not overrule its ready_check. */
+		if (w->w_kind == WORKER_BUILTIN ||
+		    w->w_conf->c_ready_check == READY_CHECK_DEFAULT)
+			master_worker_ready(w, READY_REPORT);
 		break;
 	default:
 		log_debug("worker %d: ignoring %.*s", w->w_id,
@@ -580,7 +585,7 @@ master_worker_new(struct conf *c, int id, unsigned int gen)
 	w->w_conf = conf_ref(c);
 	w->w_kind = c->c_worker;
 	w->w_mode = c->c_mode;
-	w->w_execfd = w->w_probefd = -1;
+	w->w_execfd = -1;
 	w->w_timer = evtimer_new(master->m_base, master_worker_timer_cb, w);
 	if (w->w_timer == NULL)
 		goto fail;

@@ -110,6 +110,28 @@ status_fds(void)
 	return n;
 }
 
+/* s as a JSON string (RFC 8259 escapes), or null. s is valid UTF-8. */
+static void
+status_json_str(struct evbuffer *b, const char *s)
+{
+	const unsigned char	*p;
+
+	if (s == NULL) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	evbuffer_add(b, "\"", 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			evbuffer_add_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			evbuffer_add_printf(b, "\\u%04x", *p);
+		else
+			evbuffer_add(b, p, 1);
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
 static void
 status_json(struct evbuffer *b)
 {
@@ -151,10 +173,14 @@ status_json(struct evbuffer *b)
 		evbuffer_add_printf(b, "%s{\"id\":%d,\"generation\":%u,"
 		    "\"pid\":%ld,\"port\":%s,"
 		    "\"state\":\"%s\",\"restarts\":%u,\"active\":%s,"
-		    "\"accepted\":%llu}", i ? "," : "", w->w_id, w->w_gen,
-		    (long)w->w_pid, port,
+		    "\"accepted\":%llu,\"ready_by\":", i ? "," : "", w->w_id,
+		    w->w_gen, (long)w->w_pid, port,
 		    master_state_name(w->w_state), w->w_restarts, active,
 		    (unsigned long long)w->w_accepted);
+		status_json_str(b, ready_by_name(w->w_ready_by));
+		evbuffer_add(b, ",\"notice\":", 10);
+		status_json_str(b, ready_notice(w));
+		evbuffer_add(b, "}", 1);
 	}
 	evbuffer_add_printf(b, "]}\n");
 }
