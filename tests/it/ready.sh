@@ -194,7 +194,7 @@ rm -f "$D"/*
 
 # (d) READY=1 from a process outside the worker's group: dropped; with no
 # READY=1 of its own the worker is killed at ready_timeout.
-write_conf "workers 1" "mode proxy" "ready_check notify" "ready_timeout 5s" \
+write_conf "workers 1" "mode proxy" "ready_check notify" "ready_timeout 15s" \
     "worker exec $PY $WORK/worker.py $D $NOTIFY"
 run_porter
 wait_for '[ "$(direct 0 /x)" = 200 ]' || fail "the worker's port does not answer"
@@ -215,7 +215,7 @@ wait_log "worker 0: a notify message from pid [0-9]+, not of its process group $
 [ "$(wfield 0 .ready_by)" = null ] || fail "a foreign READY=1 made it ready"
 [ "$(wfield 0 .notice)" = null ] || fail "a foreign STATUS= was kept"
 ok "a datagram from outside the worker's process group is dropped"
-wait_log "worker 0 \(pid $pid\) not ready after 5000 ms; killing it" ||
+wait_log "worker 0 \(pid $pid\) not ready after 15000 ms; killing it" 30 ||
     fail "a worker that never sent READY=1 was not killed at ready_timeout"
 ok "no READY=1: killed at ready_timeout"
 
