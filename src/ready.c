@@ -408,9 +408,14 @@ ready_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((status = ready_http_status(r->r_buf, (size_t)(eol - r->r_buf) +
 	    1)) == -1) {
-		ready_fail(w, "not an HTTP/1.x status line: \"%.*s\"",
-		    (int)(eol - r->r_buf > 60 ? 60 : eol - r->r_buf),
-		    r->r_buf);
+		/* What the log shows of it: printable, at most 60 bytes. */
+		for (n = 0; n < 60 && r->r_buf + n < eol &&
+		    (unsigned char)r->r_buf[n] >= ' ' && r->r_buf[n] != 0x7f;
+		    n++)
+			;
+		ready_fail(w, "not an HTTP/1.x status line: \"%.*s\"%s",
+		    (int)n, r->r_buf, r->r_buf + n < eol && r->r_buf[n] !=
+		    '\r' ? "..." : "");
 		return;
 	}
 	if (status >= 200 && status <= 299) {
