@@ -33,6 +33,8 @@
 #define HEALTHY_AFTER	2000	/* ms of life that counts as a good start */
 #define STOP_TIMEOUT	5000	/* ms between SIGTERM and SIGKILL on stop */
 #define SD_STATUS_EVERY	5000	/* ms between STATUS= updates */
+#define GROUP_WAIT	2000	/* ms a restart waits for a dead group */
+#define GROUP_POLL	20
 
 struct master		*master;
 
@@ -522,6 +524,18 @@ master_spawn(struct worker *w)
 	const int	*lfds = NULL;
 	pid_t		 pid;
 
+	/*
+	 * The killed rest of the last process's group may still hold its
+	 * port (an nginx worker): wait a moment until it is gone (porter,
+	 * their subreaper, reaps them), not onto another port.
+	 */
+	if (w->w_oldgrp > 0 && kill(-w->w_oldgrp, 0) == 0 &&
+	    clock_ms() < w->w_oldgrp_until) {
+		timer_arm(w->w_timer, GROUP_POLL);
+		return;
+	}
+	w->w_oldgrp = 0;
+
 	if (w->w_mode == MODE_PROXY && proc_port(w) == -1) {
 		log_warnx("worker %d: no free port in the worker_ports range",
 		    w->w_id);
@@ -975,10 +989,14 @@ master_exited(struct worker *w, int status)
 	w->w_killsig = 0;
 	w->w_killwhy = NULL;
 	w->w_stop_held = NULL;
-	/* What it forked does not outlive it (nor keep its port). */
-	if (kill(-w->w_pid, SIGKILL) == 0)
+	/* What it forked does not outlive it (nor keep its port): the
+	 * restart waits until it is gone (master_spawn). */
+	if (kill(-w->w_pid, SIGKILL) == 0) {
 		log_info("worker %d: killed what was left of its process group",
 		    w->w_id);
+		w->w_oldgrp = w->w_pid;
+		w->w_oldgrp_until = clock_ms() + GROUP_WAIT;
+	}
 	proc_forget(w);
 	if (w->w_chan != NULL) {
 		channel_free(w->w_chan);

@@ -308,6 +308,9 @@ struct worker {
 	int			 w_killsig;	/* porter's last signal to it */
 	const char		*w_killwhy;	/* and why */
 	uint64_t		 w_started;	/* ms (clock_ms) */
+	pid_t			 w_oldgrp;	/* the last process's group, while
+						   what is left of it dies */
+	uint64_t		 w_oldgrp_until; /* ms: waited for no longer */
 	struct event		*w_timer;	/* back-off, ready wait, grace */
 	struct handoff_worker	*w_handoff;	/* handoff mode's, or NULL */
 	struct log_limit	 w_lim_msg;	/* its bad messages */

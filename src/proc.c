@@ -365,8 +365,8 @@ proc_port(struct worker *w)
 	    master->m_nworkers : w->w_conf->c_workers);
 	for (k = -1; k < n; k++) {
 		p = k == -1 ? base + w->w_id : base + k;
-		if (p > 65535)
-			continue;
+		if (p > 65535 || (k >= 0 && k == w->w_id))
+			continue;	/* beyond, or tried first already */
 		for (i = used = 0; i < master->m_nworkers && !used; i++) {
 			o = master->m_workers[i];
 			used = o != w && o->w_pid > 0 && o->w_port == p;
@@ -376,9 +376,8 @@ proc_port(struct worker *w)
 		w->w_port = p;
 		addr_set_port(&w->w_addr, p);
 		if (proc_port_held(&w->w_addr)) {
-			log_warnx_limit(&lim, "worker %d: port %d is held by a "
-			    "process that is not porter's worker; trying "
-			    "another", w->w_id, p);
+			log_warnx_limit(&lim, "worker %d: port %d is held by "
+			    "another process; trying another", w->w_id, p);
 			continue;
 		}
 		return 0;
