@@ -1,0 +1,267 @@
+#!/bin/bash
+# An Express app (express from npm, in the source tree's .deps/npm, put
+# there by scripts/setup.sh's need_express) under `worker exec node ...`
+# in proxy mode: tests/apps/express-app.js, which stops on SIGTERM as a
+# real app should (closes its server and its idle connections).
+#  1. Requests through porter reach both workers.
+#  2. kill -9 of a worker: the replacement binds the same port.
+#  3. A keep-alive connection to an old worker is not cut by a reload:
+#     porter sends it its stop_signal (TERM) once its relays are gone.
+#  4. 4 reloads under wrk (Connection: close), then 2 under wrk with
+#     keep-alive: no socket error, no non-2xx.
+#  5. A bad reload (an app that throws 1 s after it listened) fails in
+#     reload_probation; the old workers serve on, 0 failed requests.
+#  6. ready_check http /ready: an app that listens at once but is not
+#     warm for 1.5 s gets no traffic before; /status says "http".
+#  7. After porter -s stop, no process of the test is left.
+. "${srcdir:-.}/tests/lib.sh"
+
+for t in node wrk curl jq; do
+	command -v $t > /dev/null || fail "$t is not installed"
+done
+NODE=$(command -v node)
+MODULES=$(cd "${srcdir:-.}" && pwd)/.deps/npm/node_modules
+if [ ! -f "$MODULES/express/package.json" ]; then
+	echo "SKIP: express is not installed in $MODULES" \
+	    "(scripts/setup.sh's need_express installs it from npm)"
+	exit 77
+fi
+# The workers run as nobody when porter is root: they must read it.
+if [ "$(id -u)" = 0 ] &&
+    ! su -s /bin/sh nobody -c "test -r '$MODULES/express/index.js'"; then
+	fail "nobody cannot read $MODULES (chmod -R a+rX .deps)"
+fi
+
+mkdir -p "$WORK/apps"
+cp "${srcdir:-.}/tests/apps/express-app.js" "$WORK/apps/"
+chmod -R a+rX "$WORK/apps"
+APP="$NODE $WORK/apps/express-app.js"
+
+# The worker ids that answer 8 requests through porter, on one line.
+ids_seen() {
+	local i
+	for i in 1 2 3 4 5 6 7 8; do
+		get /
+	done | sed -n 's/^express worker \([0-9]*\), pid [0-9]*, .*/\1/p' |
+	    sort -u | tr '\n' ' '
+}
+
+# The pid of worker $1 (its id) of the newest generation in /status.
+worker_pid() {
+	status_get "[.workers[] | select(.id == $1)] | last | .pid"
+}
+worker_port() {
+	status_get "[.workers[] | select(.id == $1)] | last | .port"
+}
+
+# The app says on stderr (porter's log) when it got SIGTERM.
+got_term() {	# PID
+	grep -q "(pid $1): SIGTERM after" "$WORK/porter.log"
+}
+
+# A keep-alive connection through porter, on fd 5.
+ka_open() {
+	exec 5<> "/dev/tcp/127.0.0.1/$LPORT" || fail "cannot connect to porter"
+}
+# One more request on it; the answer's body line.
+ka_get() {
+	local line
+	printf 'GET / HTTP/1.1\r\nHost: porter\r\n\r\n' >&5 || return 1
+	while IFS= read -r -t 5 -u 5 line; do
+		case $line in
+		"express worker "*) echo "$line"; return 0 ;;
+		esac
+	done
+	return 1
+}
+ka_close() {
+	exec 5>&-
+}
+
+# reload: SIGHUP, wait for one more "reload: done".
+reload() {
+	local n
+	n=$(log_count "reload: done")
+	kill -HUP "$(master_pid)"
+	wait_for "[ \$(log_count 'reload: done') -gt $n ]" 40 ||
+	    fail "reload $((n + 1)) not done"
+}
+
+# wrk in the background until wrk_stop; $1: extra wrk arguments.
+wrk_start() {
+	wrk -t1 -c8 -d100s $1 "http://127.0.0.1:$LPORT/" \
+	    > "$WORK/wrk.out" 2>&1 5>&- &
+	WRK=$!
+	STARTED="$STARTED $WRK"
+	wait_for '[ "$(conns_to $LPORT)" -ge 8 ]' ||
+	    fail "wrk did not connect"
+}
+# Stop wrk (SIGINT: it prints its figures); WRK_N requests, WRK_ERRS the
+# lines about errors (empty if none).
+wrk_stop() {
+	kill -INT "$WRK"
+	wait_exit "$WRK" 10 || fail "wrk did not stop"
+	WRK_N=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out")
+	WRK_ERRS=$(grep -E "Socket errors|Non-2xx|unable to" "$WORK/wrk.out")
+	WRK_T=$(sed -n 's/^ *[0-9]* requests in \([0-9.]*s\).*/\1/p' \
+	    "$WORK/wrk.out")
+}
+
+# stop_signal is TERM, the default. A short probation keeps the reloads
+# quick (part 5 uses the default); graceful_timeout long enough that no
+# wait below reaches it.
+write_conf "workers 2" "mode proxy" "worker exec $APP" \
+    "env NODE_PATH=$MODULES" "reload_probation 1s" "graceful_timeout 30s"
+start_porter
+MP=$(master_pid)
+
+# 1. Both workers answer.
+got=$(ids_seen)
+[ "$got" = "0 1 " ] || fail "answers from workers '$got', not 0 and 1"
+for p in $(worker_pids); do
+	get / | grep -q "pid $p," && continue
+	get / | grep -q "pid $p," || fail "no answer from pid $p"
+done
+ok "express, 2 exec workers: answers from workers $got"
+
+# 2. kill -9 of a worker: the replacement binds the same port.
+m=$(worker_pid 1)
+port=$(worker_port 1)
+kill -9 "$m"
+wait_for '[ "$(worker_pid 1)" != "'"$m"'" ]' || fail "no new worker 1"
+wait_ready 2
+m2=$(worker_pid 1)
+[ "$(worker_port 1)" = "$port" ] || fail "the replacement is not on $port"
+wait_for '[ "$(ids_seen)" = "0 1 " ]' 5 ||
+    fail "after kill -9: answers from workers $(ids_seen)"
+ok "kill -9 of express $m: $m2 serves on $port, 2 ready"
+
+# 3. A keep-alive connection held across a reload: the old worker serving
+# it is retired but not signalled while the connection is open, and it
+# keeps answering on it; once closed, porter sends it TERM at once.
+ka_open
+a=$(ka_get) || fail "no answer on the keep-alive connection"
+old=$(echo "$a" | sed -n 's/.*, pid \([0-9]*\),.*/\1/p')
+reload
+# Retired (draining), or gone if porter stopped it at once.
+wait_for '[ "$(status_get ".workers[] | select(.pid == $old) | .state")" \
+    != ready ]' || fail "old worker $old is still in service"
+t0=$(now_ms)
+# Not a wait for a condition: 2 s in which porter must do nothing to it.
+_poll 2 "! kill -0 $old 2>/dev/null || got_term $old" &&
+    fail "old worker $old signalled or gone with a connection open"
+b=$(ka_get) || fail "the keep-alive connection was cut by the reload"
+[ "$b" = "$a" ] || fail "answered by '$b', not by the old '$a'"
+ka_close
+t1=$(now_ms)
+wait_for "! kill -0 $old 2>/dev/null" 10 || fail "old worker $old stays"
+t2=$(now_ms)
+got_term "$old" || fail "old worker $old did not get SIGTERM"
+grep -q "(pid $old, generation 0) finished, status 0" "$WORK/porter.log" ||
+    fail "no clean exit line for $old"
+ok "reload with a keep-alive connection open: old express $old kept it ($((t1 - t0)) ms+), SIGTERM $((t2 - t1)) ms after it closed, exit 0"
+
+# 4a. 4 reloads under wrk with Connection: close: no error.
+wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
+olds=""
+wrk_start "-H Connection:close"
+for i in 1 2 3 4; do
+	olds="$olds $(worker_pids | tr '\n' ' ')"
+	reload
+done
+wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
+wrk_stop
+echo "4 reloads under wrk, Connection: close: $WRK_N requests in $WRK_T;" \
+    "${WRK_ERRS:-no socket errors, no non-2xx}"
+[ "${WRK_N:-0}" -gt 200 ] || fail "only ${WRK_N:-0} requests"
+[ -z "$WRK_ERRS" ] || fail "errors during reloads: $WRK_ERRS"
+[ "$(log_count "reload: done")" = 5 ] ||
+    fail "$(log_count "reload: done") reloads done, not 5"
+for o in $olds; do
+	got_term "$o" || fail "retired express $o: no SIGTERM"
+done
+ok "4 reloads under wrk (-H Connection: close): $WRK_N requests, 0 errors"
+
+# 4b. With keep-alive: wrk's 8 connections stay on the workers they
+# started on; those are retired but not signalled until wrk closes them.
+olds=$(worker_pids | tr '\n' ' ')
+wrk_start ""
+reload
+reload
+for o in $olds; do
+	kill -0 "$o" 2>/dev/null ||
+	    fail "old worker $o gone while wrk's connections were open"
+	got_term "$o" &&
+	    fail "old worker $o signalled while wrk's connections were open"
+done
+wrk_stop
+t1=$(now_ms)
+wait_for '[ "$(worker_pids | wc -l)" = 2 ]' 10 ||
+    fail "old workers stay after wrk closed its connections"
+t2=$(now_ms)
+echo "2 reloads under wrk, keep-alive: $WRK_N requests in $WRK_T;" \
+    "${WRK_ERRS:-no socket errors, no non-2xx}"
+[ "${WRK_N:-0}" -gt 200 ] || fail "only ${WRK_N:-0} requests"
+[ -z "$WRK_ERRS" ] || fail "errors during keep-alive reloads: $WRK_ERRS"
+for o in $olds; do
+	got_term "$o" || fail "express $o: no SIGTERM"
+done
+ok "2 reloads under wrk (keep-alive): $WRK_N requests, 0 errors; old workers signalled only after wrk closed, gone $((t2 - t1)) ms later"
+
+# 5. A bad release: an app that listens, serves, and throws 1 s later.
+# The reload fails in probation (the default, 3 s), the old ones serve on.
+sed -i -e "s|^worker exec .*|worker exec $APP crash|" \
+    -e "/^reload_probation/d" "$WORK/porter.conf"
+before=$(worker_pids | sort | tr '\n' ' ')
+wrk_start "-H Connection:close"
+kill -HUP "$MP"
+wait_log "reload failed: .*keeping the running configuration" 30 ||
+    fail "the bad reload was not refused"
+wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "the new workers linger"
+wrk_stop
+echo "bad reload under wrk: $WRK_N requests in $WRK_T;" \
+    "${WRK_ERRS:-no socket errors, no non-2xx}"
+[ -z "$WRK_ERRS" ] || fail "errors during the bad reload: $WRK_ERRS"
+[ "$(worker_pids | sort | tr '\n' ' ')" = "$before" ] ||
+    fail "workers $before became $(worker_pids | tr '\n' ' ')"
+[ "$(log_count "reload: done")" = 7 ] || fail "the bad reload was done"
+grep -q "Error: boom" "$WORK/porter.log" || fail "the new app did not crash"
+[ "$(ids_seen)" = "0 1 " ] || fail "not serving from both"
+ok "bad reload (express throws after 1 s): refused, $WRK_N requests, 0 errors, workers $before serve on"
+
+# 6. Readiness: an app that listens at once, but answers 503 (and says so
+# on stderr) until it is warm, 1.5 s later. With ready_check http /ready
+# porter sends it nothing before; a reload under wrk sees no non-2xx.
+sed -i -e "s|^worker exec .*|worker exec $APP warmup|" "$WORK/porter.conf"
+echo "ready_check http /ready" >> "$WORK/porter.conf"
+echo "reload_probation 1s" >> "$WORK/porter.conf"
+wrk_start "-H Connection:close"
+reload
+wrk_stop
+echo "reload to a warming app under wrk: $WRK_N requests in $WRK_T;" \
+    "${WRK_ERRS:-no socket errors, no non-2xx}"
+[ -z "$WRK_ERRS" ] || fail "errors during the reload: $WRK_ERRS"
+grep -q "request before warm-up" "$WORK/porter.log" &&
+    fail "porter sent a request to an app not ready"
+by=$(status_get '[.workers[] | select(.state == "ready") | .ready_by] |
+    unique | join(" ")')
+[ "$by" = http ] || fail "ready_by: '$by', not http"
+get / | grep -q ", warmup$" || fail "not the warmup app"
+ok "ready_check http /ready: $WRK_N requests, 0 errors, none before warm-up, ready_by $by"
+
+# 7. No process of the test is left once porter has stopped.
+pids="$(worker_pids | tr '\n' ' ') $(ps -e -o pid=,args= |
+    grep -F "$WORK/apps/" | grep -v grep | awk '{ print $1 }' | tr '\n' ' ')"
+set -- $pids
+[ $# -ge 2 ] || fail "only $# processes: $pids"
+"$PORTER" -c "$WORK/porter.conf" -s stop || fail "porter -s stop failed"
+wait_exit "$PORTER_PID" 20 || fail "porter did not stop"
+left=""
+for p in $pids; do
+	kill -0 "$p" 2>/dev/null && left="$left $p"
+done
+[ -z "$left" ] || { ps -o pid=,pgid=,ppid=,args= -p "${left# }"
+	kill -9 $left; fail "left after porter stopped:$left"; }
+ps -e -o pid=,args= | grep -F "$WORK/apps/" | grep -v grep &&
+    fail "an express app outlived porter"
+ok "porter -s stop: none of the workers is left (exit $RC)"
