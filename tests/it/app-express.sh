@@ -87,13 +87,15 @@ reload() {
 	    fail "reload $((n + 1)) not done"
 }
 
-# wrk in the background until wrk_stop; $1: extra wrk arguments.
+# wrk in the background until wrk_stop; arguments: more wrk options.
 wrk_start() {
-	wrk -t1 -c8 -d100s $1 "http://127.0.0.1:$LPORT/" \
+	local n
+	n=$(status_get .master.accepted)
+	wrk -t1 -c8 -d100s "$@" "http://127.0.0.1:$LPORT/" \
 	    > "$WORK/wrk.out" 2>&1 5>&- &
 	WRK=$!
 	STARTED="$STARTED $WRK"
-	wait_for '[ "$(conns_to $LPORT)" -ge 8 ]' ||
+	wait_for "[ \$(status_get .master.accepted) -ge $((n + 8)) ]" ||
 	    fail "wrk did not connect"
 }
 # Stop wrk (SIGINT: it prints its figures); WRK_N requests, WRK_ERRS the
@@ -164,7 +166,7 @@ ok "reload with a keep-alive connection open: old express $old kept it ($((t1 - 
 # 4a. 4 reloads under wrk with Connection: close: no error.
 wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
 olds=""
-wrk_start "-H Connection:close"
+wrk_start -H "Connection: close"
 for i in 1 2 3 4; do
 	olds="$olds $(worker_pids | tr '\n' ' ')"
 	reload
@@ -185,7 +187,7 @@ ok "4 reloads under wrk (-H Connection: close): $WRK_N requests, 0 errors"
 # 4b. With keep-alive: wrk's 8 connections stay on the workers they
 # started on; those are retired but not signalled until wrk closes them.
 olds=$(worker_pids | tr '\n' ' ')
-wrk_start ""
+wrk_start
 reload
 reload
 for o in $olds; do
@@ -213,10 +215,12 @@ ok "2 reloads under wrk (keep-alive): $WRK_N requests, 0 errors; old workers sig
 sed -i -e "s|^worker exec .*|worker exec $APP crash|" \
     -e "/^reload_probation/d" "$WORK/porter.conf"
 before=$(worker_pids | sort | tr '\n' ' ')
-wrk_start "-H Connection:close"
+wrk_start -H "Connection: close"
 kill -HUP "$MP"
 wait_log "reload failed: .*keeping the running configuration" 30 ||
     fail "the bad reload was not refused"
+grep -qE "reload failed: worker [0-9]+ of the new generation exited in its probation" \
+    "$WORK/porter.log" || fail "the reload did not fail in probation"
 wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "the new workers linger"
 wrk_stop
 echo "bad reload under wrk: $WRK_N requests in $WRK_T;" \
@@ -235,7 +239,7 @@ ok "bad reload (express throws after 1 s): refused, $WRK_N requests, 0 errors, w
 sed -i -e "s|^worker exec .*|worker exec $APP warmup|" "$WORK/porter.conf"
 echo "ready_check http /ready" >> "$WORK/porter.conf"
 echo "reload_probation 1s" >> "$WORK/porter.conf"
-wrk_start "-H Connection:close"
+wrk_start -H "Connection: close"
 reload
 wrk_stop
 echo "reload to a warming app under wrk: $WRK_N requests in $WRK_T;" \
