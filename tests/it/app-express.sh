@@ -81,13 +81,19 @@ ka_close() {
 	exec 5>&-
 }
 
-# reload: SIGHUP, wait for one more "reload: done".
+# reload: SIGHUP, wait for one more "reload: done" (a refused one fails
+# the test at once).
 reload() {
-	local n
+	local n k
 	n=$(log_count "reload: done")
+	k=$(log_count "keeping the running configuration")
 	kill -HUP "$(master_pid)"
-	wait_for "[ \$(log_count 'reload: done') -gt $n ]" ||
+	wait_for "[ \$(log_count 'reload: done') -gt $n ] ||
+	    [ \$(log_count 'keeping the running configuration') -gt $k ]" ||
 	    fail "reload $((n + 1)) not done"
+	[ "$(log_count "reload: done")" -gt "$n" ] ||
+	    fail "reload $((n + 1)) refused: $(grep "keeping the running" \
+	    "$WORK/porter.log" | tail -n 1)"
 }
 
 # wrk in the background until wrk_stop; arguments: more wrk options.
@@ -138,7 +144,7 @@ wait_for '[ "$(worker_pid 1)" != "'"$m"'" ]' || fail "no new worker 1"
 wait_ready 2
 m2=$(worker_pid 1)
 [ "$(worker_port 1)" = "$port" ] || fail "the replacement is not on $port"
-wait_for '[ "$(ids_seen)" = "0 1 " ]' 5 ||
+wait_for '[ "$(ids_seen)" = "0 1 " ]' ||
     fail "after kill -9: answers from workers $(ids_seen)"
 ok "kill -9 of express $m: $m2 serves on $port, 2 ready"
 
@@ -160,7 +166,7 @@ b=$(ka_get) || fail "the keep-alive connection was cut by the reload"
 [ "$b" = "$a" ] || fail "answered by '$b', not by the old '$a'"
 ka_close
 t1=$(now_ms)
-wait_for "! kill -0 $old 2>/dev/null" 10 || fail "old worker $old stays"
+wait_for "! kill -0 $old 2>/dev/null" || fail "old worker $old stays"
 t2=$(now_ms)
 got_term "$old" || fail "old worker $old did not get SIGTERM"
 grep -q "(pid $old, generation 0) finished, status 0" "$WORK/porter.log" ||
