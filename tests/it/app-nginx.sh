@@ -128,7 +128,7 @@ wrk_stop() {
 	wait_exit "$WRK" 10 || fail "wrk did not stop"
 	WRK_N=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out")
 	WRK_ERRS=$(grep -E "Socket errors|Non-2xx|unable to" "$WORK/wrk.out")
-	WRK_T=$(sed -n 's/^ *[0-9]* requests in \([0-9.]*s\).*/\1/p' \
+	WRK_T=$(sed -n 's/^ *[0-9]* requests in \([0-9.]*[a-z]*\),.*/\1/p' \
 	    "$WORK/wrk.out")
 }
 
