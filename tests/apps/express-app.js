@@ -3,7 +3,7 @@
 // in $PORT (proxy mode); express comes from NODE_PATH.
 //   (none)  serves GET / with its worker id and pid.
 //   crash   a bad release: listens and serves, then throws 1 s later.
-//   warmup  listens at once, but is not ready for 1.5 s: until then
+//   warmup  listens at once, but is not ready for 2 s: until then
 //           /ready and / answer 503 (porter must not send it traffic).
 // On SIGTERM it stops as a real app should: it closes its server (no new
 // connections), closes its idle keep-alive connections, answers what is
@@ -37,7 +37,7 @@ app.get('/', (req, res) => {
 
 const server = app.listen(port, '127.0.0.1', () => {
 	if (kind === 'warmup')
-		setTimeout(() => { warm = true; }, 1500);
+		setTimeout(() => { warm = true; }, 2000);
 	if (kind === 'crash')
 		setTimeout(() => { throw new Error('boom'); }, 1000);
 });
