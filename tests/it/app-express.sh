@@ -205,6 +205,8 @@ ok "bad reload (express throws after 1 s): refused, $WRK_N requests, 0 errors, w
 # Probation (0.5 s) is shorter than the warm-up: without ready_check, the
 # new workers would take over before they are warm (tried without the
 # ready_check line: 12 of 987 answers were 503).
+# (ready_check and ready_by come with the "ready" branch: before it is in,
+# this reload is refused, "unknown directive", and the test fails here.)
 sed -i -e "s|^worker exec .*|worker exec $APP warmup|" \
     -e "/^reload_probation/d" "$WORK/porter.conf"
 echo "ready_check http /ready" >> "$WORK/porter.conf"
