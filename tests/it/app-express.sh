@@ -174,7 +174,8 @@ echo "a reload under wrk, keep-alive: $WRK_N requests in $WRK_T;" \
 for o in $olds; do
 	got_term "$o" || fail "express $o: no SIGTERM"
 done
-ok "a reload under wrk (keep-alive): $WRK_N requests, 0 errors; old workers signalled only after wrk closed, gone $((t2 - t1)) ms later"
+ok "a reload under wrk (keep-alive): $WRK_N requests, 0 errors; old workers" \
+    "signalled only after wrk closed, gone $((t2 - t1)) ms later"
 
 # 4. A bad release: an app that listens, serves, and throws 1 s later.
 # The reload fails in probation (the default, 3 s), the old ones serve on.
@@ -185,7 +186,7 @@ wrk_start -H "Connection: close"
 kill -HUP "$MP"
 wait_log "reload failed: .*keeping the running configuration" ||
     fail "the bad reload was not refused"
-grep -qE "reload failed: worker [0-9]+ of the new generation exited in its probation" \
+grep -q "of the new generation exited in its probation" \
     "$WORK/porter.log" || fail "the reload did not fail in probation"
 wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "the new workers linger"
 wrk_stop
@@ -197,7 +198,8 @@ echo "bad reload under wrk: $WRK_N requests in $WRK_T;" \
 [ "$(log_count "reload: done")" = 5 ] || fail "the bad reload was done"
 grep -q "Error: boom" "$WORK/porter.log" || fail "the new app did not crash"
 [ "$(ids_seen)" = "0 1 " ] || fail "not serving from both"
-ok "bad reload (express throws after 1 s): refused, $WRK_N requests, 0 errors, workers $before serve on"
+ok "bad reload (express throws after 1 s): refused, $WRK_N requests, 0" \
+    "errors, workers $before serve on"
 
 # 5. Readiness: an app that listens at once, but answers 503 (and says so
 # on stderr) until it is warm, 2 s later. With ready_check http /ready
@@ -223,7 +225,8 @@ by=$(status_get '[.workers[] | select(.state == "ready") | .ready_by] |
     unique | join(" ")')
 [ "$by" = http ] || fail "ready_by: '$by', not http"
 get / | grep -q ", warmup$" || fail "not the warmup app"
-ok "ready_check http /ready: $WRK_N requests, 0 errors, none before warm-up, ready_by $by"
+ok "ready_check http /ready: $WRK_N requests, 0 errors, none before" \
+    "warm-up, ready_by $by"
 
 # 6. No process of the test is left once porter has stopped.
 pids="$(worker_pids | tr '\n' ' ') $(ps -e -o pid=,args= |

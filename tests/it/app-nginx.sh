@@ -198,10 +198,12 @@ ka_close
 t1=$(now_ms)
 wait_for "! kill -0 $old 2>/dev/null" || fail "old worker $old stays"
 t2=$(now_ms)
-got_signal "$old" 3 "$MP" || fail "old worker $old did not get SIGQUIT from porter"
+got_signal "$old" 3 "$MP" ||
+    fail "old worker $old did not get SIGQUIT from porter"
 grep -q "(pid $old): .* at graceful_timeout" "$WORK/porter.log" &&
     fail "old worker $old was stopped at graceful_timeout"
-ok "reload with a keep-alive connection open: old nginx $old kept it ($((t1 - t0)) ms+), SIGQUIT from porter $((t2 - t1)) ms after it closed"
+ok "reload with a keep-alive connection open: old nginx $old kept it" \
+    "($((t1 - t0)) ms+), SIGQUIT from porter $((t2 - t1)) ms after it closed"
 
 # 4a. 4 reloads under wrk with Connection: close: no error.
 wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
@@ -224,7 +226,8 @@ for o in $olds; do
 done
 grep -E "signal 15 \(SIGTERM\) received" "$WORK/porter.log" &&
     fail "an nginx got SIGTERM"
-ok "4 reloads under wrk (-H Connection: close): $WRK_N requests, 0 errors; 8 nginx retired by SIGQUIT"
+ok "4 reloads under wrk (-H Connection: close): $WRK_N requests, 0 errors;" \
+    "8 nginx retired by SIGQUIT"
 
 # 4b. With keep-alive: wrk's 8 connections stay on the workers they
 # started on; those are retired but not signalled until wrk closes them.
@@ -250,7 +253,8 @@ echo "2 reloads under wrk, keep-alive: $WRK_N requests in $WRK_T;" \
 for o in $olds; do
 	got_signal "$o" 3 "$MP" || fail "nginx $o: no SIGQUIT from porter"
 done
-ok "2 reloads under wrk (keep-alive): $WRK_N requests, 0 errors; old nginx signalled only after wrk closed, gone $((t2 - t1)) ms later"
+ok "2 reloads under wrk (keep-alive): $WRK_N requests, 0 errors; old nginx" \
+    "signalled only after wrk closed, gone $((t2 - t1)) ms later"
 
 # 5. A bad release: nginx that serves, then dies 1 s later. The reload
 # fails in probation (the default, 3 s), the old workers serve on.
@@ -261,7 +265,7 @@ wrk_start -H "Connection: close"
 kill -HUP "$MP"
 wait_log "reload failed: .*keeping the running configuration" ||
     fail "the bad reload was not refused"
-grep -qE "reload failed: worker [0-9]+ of the new generation exited in its probation" \
+grep -q "of the new generation exited in its probation" \
     "$WORK/porter.log" || fail "the reload did not fail in probation"
 wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "the new workers linger"
 wrk_stop
@@ -272,7 +276,8 @@ echo "bad reload under wrk: $WRK_N requests in $WRK_T;" \
     fail "workers $before became $(worker_pids | tr '\n' ' ')"
 [ "$(log_count "reload: done")" = 7 ] || fail "the bad reload was done"
 [ "$(ports_seen)" = "$(ready_ports)" ] || fail "not serving from both"
-ok "bad reload (nginx dies after 1 s): refused, $WRK_N requests, 0 errors, workers $before serve on"
+ok "bad reload (nginx dies after 1 s): refused, $WRK_N requests, 0 errors," \
+    "workers $before serve on"
 
 # 6. Every process of each worker's group, and all that run from $ND:
 # none is left once porter has stopped.
