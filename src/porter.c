@@ -37,7 +37,7 @@ usage(int code)
 	    "  -s SIGNAL     tell the running master: reload | stop | quit | "
 	    "reopen\n"
 	    "  -v            more logging (repeatable)\n"
-	    "  -V            print the version and exit\n"
+	    "  -V            print the version and build features and exit\n"
 	    "  -h            print this help and exit\n", DEFAULT_CONF);
 	exit(code);
 }
