@@ -65,6 +65,7 @@ version(void)
 #ifdef HAVE_CLOSE_RANGE
 	    ", close_range"
 #endif
+	    ", sd_notify, socket activation"
 	    "%s%s)\n", PORTER_VERSION, event_get_version(),
 	    (hp >> 16) & 255, (hp >> 8) & 255, hp & 255,
 	    PORTER_BUILD_SANITIZERS[0] != '\0' ? ", " : "",
