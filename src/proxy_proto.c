@@ -324,6 +324,26 @@ proxy_proto_family(const struct sockaddr *src, const struct sockaddr *dst,
 	return AF_INET6;
 }
 
+/*
+ * An IPv6 address as v1 wants it: hex groups only. inet_ntop() writes
+ * some (::1.2.3.4) with a dotted tail, which v1 does not allow: those go
+ * uncompressed.
+ */
+static const char *
+proxy_proto_ntop6(const struct in6_addr *a, char *buf, size_t size)
+{
+	const unsigned char	*b = a->s6_addr;
+
+	if (inet_ntop(AF_INET6, a, buf, (socklen_t)size) != NULL &&
+	    strchr(buf, '.') == NULL)
+		return buf;
+	snprintf(buf, size, "%x:%x:%x:%x:%x:%x:%x:%x", b[0] << 8 | b[1],
+	    b[2] << 8 | b[3], b[4] << 8 | b[5], b[6] << 8 | b[7],
+	    b[8] << 8 | b[9], b[10] << 8 | b[11], b[12] << 8 | b[13],
+	    b[14] << 8 | b[15]);
+	return buf;
+}
+
 static ssize_t
 proxy_proto_build_v1(int af, const struct sockaddr_storage *s,
     const struct sockaddr_storage *d, char *buf, size_t size)
@@ -342,8 +362,8 @@ proxy_proto_build_v1(int af, const struct sockaddr_storage *s,
 		    ntohs(((const struct sockaddr_in *)d)->sin_port));
 	else
 		n = snprintf(buf, size, "PROXY TCP6 %s %s %u %u\r\n",
-		    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)s)->
-		    sin6_addr, sa, sizeof(sa)), inet_ntop(AF_INET6,
+		    proxy_proto_ntop6(&((const struct sockaddr_in6 *)s)->
+		    sin6_addr, sa, sizeof(sa)), proxy_proto_ntop6(
 		    &((const struct sockaddr_in6 *)d)->sin6_addr, da,
 		    sizeof(da)),
 		    ntohs(((const struct sockaddr_in6 *)s)->sin6_port),

@@ -375,6 +375,9 @@ START_TEST(test_round_trip)
 		    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", AF_INET6, 65535,
 		    65535, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535",
 		    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+		/* inet_ntop writes this one with a dotted tail. */
+		round_trip(v, "::102:304", "::1", AF_INET6, 1, 2,
+		    "[::1.2.3.4]:1", "[::1]:2");
 		/* IPv4-mapped IPv6 goes as TCP4. */
 		round_trip(v, "::ffff:1.2.3.4", "::ffff:5.6.7.8", AF_INET6, 9,
 		    10, "1.2.3.4:9", "5.6.7.8:10");
