@@ -859,6 +859,9 @@ conf_line(struct conf_ctx *ctx, char *line)
 			return conf_error(ctx, "%s: takes %d argument%s, "
 			    "not %d", kw->k_name, kw->k_min,
 			    kw->k_min == 1 ? "" : "s", argc);
+		if (kw->k_max != -1)
+			return conf_error(ctx, "%s: takes %d to %d arguments, "
+			    "not %d", kw->k_name, kw->k_min, kw->k_max, argc);
 		return conf_error(ctx, "%s: takes at least %d argument%s",
 		    kw->k_name, kw->k_min, kw->k_min == 1 ? "" : "s");
 	}
