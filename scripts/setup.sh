@@ -16,7 +16,7 @@ PORTER_PKGS="build-essential autoconf automake libtool pkg-config
 # The real applications the supervision tests run porter in front of
 # (tests/it/app-*.sh): gunicorn, uvicorn and nginx from Debian, Express
 # from npm (need_express).
-APP_PKGS="gunicorn python3-uvicorn nginx"
+APP_PKGS="gunicorn python3-uvicorn nginx haproxy"
 
 # Debian packages of daemons: their maintainer scripts would start them as
 # services (nginx on port 80): policy-rc.d (exit 101) forbids that, only

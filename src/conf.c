@@ -77,7 +77,7 @@ static const struct keyword keywords[] = {
 	{ "handoff_window",	1, 1,  0, conf_handoff_window },
 	{ "header_timeout",	1, 1,  0, conf_duration },
 	{ "idle_timeout",	1, 1,  0, conf_duration },
-	{ "listen",		1, 1,  1, conf_listen },
+	{ "listen",		1, 2,  1, conf_listen },
 	{ "max_connections",	1, 1,  0, conf_max_connections },
 	{ "mode",		1, 1,  0, conf_mode },
 	{ "pidfile",		1, 1,  0, conf_pidfile },
@@ -379,6 +379,11 @@ conf_listen(struct conf_ctx *ctx, int argc, char **argv)
 	if (conf_parse_addr(argv[1], &c->c_listen[c->c_nlisten], 1) == -1)
 		return conf_error(ctx, "listen: bad address \"%s\" "
 		    "(expected ADDR:PORT)", argv[1]);
+	if (argc == 3 && strcmp(argv[2], "proxy_protocol") != 0)
+		return conf_error(ctx, "listen: unknown option \"%s\" "
+		    "(expected proxy_protocol)", argv[2]);
+	/* Its line: conf_check() may blame it. */
+	c->c_listen_proxy[c->c_nlisten] = argc == 3 ? ctx->line : 0;
 	for (i = 0; i < c->c_nlisten; i++)
 		if (c->c_listen[i].a_len == c->c_listen[c->c_nlisten].a_len &&
 		    memcmp(&c->c_listen[i].a_ss, &c->c_listen[c->c_nlisten].a_ss,
@@ -626,12 +631,15 @@ conf_proxy_protocol(struct conf_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	if (strcmp(argv[1], "off") == 0)
-		return 0;
-	if (strcmp(argv[1], "v1") == 0 || strcmp(argv[1], "v2") == 0)
-		return conf_error(ctx, "proxy_protocol: %s is not supported "
-		    "yet (only off)", argv[1]);
-	return conf_error(ctx, "proxy_protocol: expected off, v1 or v2, not "
-	    "\"%s\"", argv[1]);
+		ctx->conf->c_proxy_protocol = 0;
+	else if (strcmp(argv[1], "v1") == 0)
+		ctx->conf->c_proxy_protocol = 1;
+	else if (strcmp(argv[1], "v2") == 0)
+		ctx->conf->c_proxy_protocol = 2;
+	else
+		return conf_error(ctx, "proxy_protocol: expected off, v1 or "
+		    "v2, not \"%s\"", argv[1]);
+	return 0;
 }
 
 /* The signals a program may take as "stop": see porter.conf(5). */
@@ -907,6 +915,9 @@ conf_line(struct conf_ctx *ctx, char *line)
 			return conf_error(ctx, "%s: takes %d argument%s, "
 			    "not %d", kw->k_name, kw->k_min,
 			    kw->k_min == 1 ? "" : "s", argc);
+		if (kw->k_max != -1)
+			return conf_error(ctx, "%s: takes %d to %d arguments, "
+			    "not %d", kw->k_name, kw->k_min, kw->k_max, argc);
 		return conf_error(ctx, "%s: takes at least %d argument%s",
 		    kw->k_name, kw->k_min, kw->k_min == 1 ? "" : "s");
 	}
@@ -1082,6 +1093,38 @@ conf_check_ephemeral(const struct conf *c, int base, int n)
 	fclose(f);
 }
 
+/*
+ * The PROXY protocol is proxy mode's: in handoff and shared mode the
+ * workers accept the client themselves and see its address, and a header
+ * from a balancer in front would reach them unread (a node worker could
+ * not take it off before Node's HTTP parser sees it).
+ */
+static int
+conf_check_proxy(const struct conf *c, struct conf_ctx *ctx)
+{
+	int	i;
+
+	if (c->c_mode == MODE_PROXY)
+		return 0;
+	if (c->c_proxy_protocol != 0) {
+		ctx->line = conf_kwline(c, "proxy_protocol");
+		return conf_error(ctx, "proxy_protocol v%d needs mode proxy "
+		    "(in %s mode the workers see the client's address "
+		    "themselves): use proxy_protocol off", c->c_proxy_protocol,
+		    conf_mode_name(c->c_mode));
+	}
+	for (i = 0; i < c->c_nlisten; i++)
+		if (c->c_listen_proxy[i] != 0) {
+			ctx->line = c->c_listen_proxy[i];
+			return conf_error(ctx, "listen %s proxy_protocol needs "
+			    "mode proxy (mode is %s): porter reads the header, "
+			    "and only in proxy mode can it pass the client's "
+			    "address on", c->c_listen[i].a_text,
+			    conf_mode_name(c->c_mode));
+		}
+	return 0;
+}
+
 /* Combinations that no single line can judge. */
 int
 conf_check(struct conf *c, char **cause)
@@ -1137,6 +1180,8 @@ conf_check(struct conf *c, char **cause)
 			    conf_ready_check_name(c->c_ready_check),
 			    conf_mode_name(c->c_mode));
 	}
+	if (conf_check_proxy(c, &ctx) == -1)
+		return -1;
 	if (c->c_reuseport && c->c_mode != MODE_SHARED) {
 		ctx.line = conf_kwline(c, "reuseport");
 		return conf_error(&ctx, "reuseport on needs mode shared "

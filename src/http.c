@@ -552,6 +552,9 @@ http_serve(struct evbuffer *out, const struct http_req *r,
 		n = snprintf(body, sizeof(body), "handled by worker %d, pid "
 		    "%ld, via %s\n", site->s_id, (long)site->s_pid,
 		    site->s_mode);
+		if (site->s_client != NULL)
+			n += snprintf(body + n, sizeof(body) - (size_t)n,
+			    "client %s\n", site->s_client);
 		break;
 	case ROUTE_BYTES:
 		http_response_head(out, 200, (size_t)arg, keep, extra);

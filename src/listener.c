@@ -284,7 +284,7 @@ listener_serve(enum mode mode)
 		if ((fd = fcntl(listen_fds[i], F_DUPFD_CLOEXEC, 0)) == -1 ||
 		    (accepting[i] = listener_new(master->m_base, fd,
 		    mode == MODE_PROXY ? relay_accept : handoff_accept,
-		    NULL)) == NULL)
+		    (void *)(intptr_t)i)) == NULL)
 			fatal("cannot accept on %s",
 			    master->m_conf->c_listen[i].a_text);
 		naccepting++;

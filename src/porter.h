@@ -107,6 +107,9 @@ struct conf {
 	int			 c_env_clear;	/* workers start from nothing */
 	int			 c_refs;	/* workers made from it, + master */
 	int			 c_listen_default; /* no listen line yet */
+	int			 c_listen_proxy[PORTER_MAX_LISTEN];
+					/* listen ... proxy_protocol */
+	int			 c_proxy_protocol; /* to workers: 0, 1 or 2 */
 	int			 c_lines[32];	/* where each keyword was set */
 };
 
@@ -241,6 +244,7 @@ struct http_site {			/* who answers */
 	const char	*s_mode;
 	const char	*s_header;	/* "X-Porter-Worker: ID\r\n" */
 	int		 s_closing;	/* draining: no more keep-alive */
+	const char	*s_client;	/* "ADDR:PORT" shown on /, or NULL */
 };
 struct http_conn;
 struct http_conn *http_conn_new(void);
@@ -502,6 +506,23 @@ int	ipc_send_ack(struct channel *);
 int	ipc_send_nack(struct channel *);
 int	ipc_send_load(struct channel *, unsigned int, uint64_t);
 int	ipc_send_suicide(struct channel *);
+
+/* proxy_proto.c */
+#define PROXY_V1_MAX	107	/* a v1 line, CRLF included */
+#define PROXY_HDR_MAX	2048	/* porter takes no longer header */
+#define PROXY_OUT_MAX	108	/* what proxy_proto_build writes, at most */
+struct proxy_hdr {
+	int			 ph_version;	/* 1 or 2 */
+	int			 ph_local;	/* no addresses: the connection's */
+	struct sockaddr_storage	 ph_src;	/* the client */
+	struct sockaddr_storage	 ph_dst;	/* where it connected */
+	socklen_t		 ph_len;	/* of each; 0 with ph_local */
+};
+ssize_t		 proxy_proto_parse(const void *, size_t, struct proxy_hdr *,
+		    const char **);
+ssize_t		 proxy_proto_build(int, const struct sockaddr *,
+		    const struct sockaddr *, char *, size_t);
+const char	*proxy_proto_ntop(const struct sockaddr *, char *, size_t);
 
 /* clock.c */
 uint64_t	 clock_ms(void);

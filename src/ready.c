@@ -294,28 +294,39 @@ ready_done(struct worker *w, enum ready_by how)
 	master_worker_ready(w, how);
 }
 
-/* The request: HTTP/1.1 with a Host, as any server may demand. */
+/*
+ * The request: HTTP/1.1 with a Host, as any server may demand; after a
+ * PROXY header (LOCAL: porter itself) where the workers expect one.
+ */
 static int
 ready_send_request(struct worker *w)
 {
 	char	 host[NI_MAXHOST], req[1400];
+	size_t	 off = 0;
+	ssize_t	 h;
 	int	 n;
 
 	if (getnameinfo((struct sockaddr *)&w->w_addr.a_ss, w->w_addr.a_len,
 	    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
 		snprintf(host, sizeof(host), "127.0.0.1");
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n"
+	if (w->w_conf->c_proxy_protocol != 0) {
+		if ((h = proxy_proto_build(w->w_conf->c_proxy_protocol, NULL,
+		    NULL, req, sizeof(req))) == -1)
+			return -1;
+		off = (size_t)h;
+	}
+	n = snprintf(req + off, sizeof(req) - off, "GET %s HTTP/1.1\r\n"
 	    "Host: %s%s%s:%d\r\n"
 	    "Connection: close\r\n"
 	    "User-Agent: porter-ready-check\r\n"
 	    "\r\n", w->w_conf->c_ready_path,
 	    w->w_addr.a_ss.ss_family == AF_INET6 ? "[" : "", host,
 	    w->w_addr.a_ss.ss_family == AF_INET6 ? "]" : "", w->w_port);
-	if (n < 0 || (size_t)n >= sizeof(req))
+	if (n < 0 || (size_t)n >= sizeof(req) - off)
 		return -1;
 	/* A fresh socket's buffer takes it whole, or the try fails. */
-	return send(w->w_ready->r_fd, req, (size_t)n, MSG_NOSIGNAL |
-	    MSG_DONTWAIT) == n ? 0 : -1;
+	return send(w->w_ready->r_fd, req, off + (size_t)n, MSG_NOSIGNAL |
+	    MSG_DONTWAIT) == (ssize_t)(off + (size_t)n) ? 0 : -1;
 }
 
 static void

@@ -15,6 +15,12 @@
  * read until that drains below RELAY_LOW (backpressure). A FIN is passed on
  * once everything before it is written (half-close).
  *
+ * On a "listen ... proxy_protocol" address the client (a balancer) first
+ * sends a PROXY header: it is read and checked before anything else
+ * happens, within header_timeout. With proxy_protocol v1 or v2, a worker
+ * connection starts with a header that names the real client; it is
+ * queued before any client byte, so it goes out in one write.
+ *
  * A worker that resets (a worker answers 431 and closes with the rest of a
  * large head unread) is not passed on as a reset: what it sent before is
  * delivered, then a FIN, and the client's bytes are read and dropped until
@@ -50,6 +56,7 @@
 
 enum relay_state {
 	RS_WAITING = 0,		/* no worker ready yet */
+	RS_HEADER,		/* reading the client's PROXY header */
 	RS_CONNECTING,
 	RS_RELAYING,
 };
@@ -83,6 +90,16 @@ struct relay {
 	struct timeval		 r_last;	/* last byte either way */
 	int			 r_linger;	/* worker gone: timer ends it */
 	TAILQ_ENTRY(relay)	 r_entry;	/* in exactly one list */
+	/* Who the client is (for proxy_protocol and an access log): as
+	 * seen, and for real (a PROXY header's, or the same). */
+	struct sockaddr_storage	 r_peer;
+	socklen_t		 r_peerlen;
+	struct sockaddr_storage	 r_client;
+	struct sockaddr_storage	 r_dest;	/* where the client connected */
+	socklen_t		 r_clientlen;	/* of both; 0: not known */
+	char			*r_hdr;		/* RS_HEADER: read so far; then
+						   client bytes read with it */
+	size_t			 r_hdrlen;
 };
 TAILQ_HEAD(relay_list, relay);
 
@@ -123,6 +140,9 @@ static void	relay_close(struct relay *, const char *);
 static void	relay_read_cb(evutil_socket_t, short, void *);
 static void	relay_write_cb(evutil_socket_t, short, void *);
 static void	relay_timer_cb(evutil_socket_t, short, void *);
+static void	relay_header_cb(evutil_socket_t, short, void *);
+
+static struct log_limit	 relay_lim_header;	/* bad PROXY headers */
 
 static void
 relay_nodelay(int fd)
@@ -138,21 +158,9 @@ relay_peer(struct side *x)
 	return x == &x->r->c ? &x->r->s : &x->r->c;
 }
 
-void
-relay_accept(int fd, struct sockaddr *sa, socklen_t len, void *arg)
-{
-	(void)sa;
-	(void)len;
-	(void)arg;
-	master_conn_accepted();
-	relay_adopt(fd);
-}
-
-/* Relay a client socket the master holds: one just accepted, or one
- * accepted earlier (by handoff mode, before a reload made this proxy
- * mode). */
-void
-relay_adopt(int fd)
+/* A new relay for client fd, in the main thread's list; or NULL. */
+static struct relay *
+relay_new(int fd)
 {
 	struct relay	*r;
 
@@ -160,7 +168,7 @@ relay_adopt(int fd)
 		log_warnx("%s: out of memory", __func__);
 		close(fd);
 		master_conn_refused();
-		return;
+		return NULL;
 	}
 	r->c.fd = fd;
 	r->s.fd = -1;
@@ -175,7 +183,112 @@ relay_adopt(int fd)
 	    relay_write_cb, &r->c);
 	TAILQ_INSERT_HEAD(&relays, r, r_entry);
 	nrelays++;
-	relay_connect(r);	/* TCP_NODELAY comes from the listener */
+	return r;
+}
+
+static void
+relay_set_peer(struct relay *r, const struct sockaddr *sa, socklen_t len)
+{
+	if (len > sizeof(r->r_peer))
+		len = 0;
+	memcpy(&r->r_peer, sa, len);
+	r->r_peerlen = len;
+	memcpy(&r->r_client, sa, len);
+	r->r_clientlen = len;
+}
+
+/*
+ * A client accepted on the listen line arg (its index). On a
+ * proxy_protocol address its PROXY header comes first, within
+ * header_timeout.
+ */
+void
+relay_accept(int fd, struct sockaddr *sa, socklen_t len, void *arg)
+{
+	struct relay	*r;
+	int		 idx = (int)(intptr_t)arg;
+
+	master_conn_accepted();
+	if ((r = relay_new(fd)) == NULL)
+		return;
+	relay_set_peer(r, sa, len);
+	if (idx < 0 || idx >= master->m_conf->c_nlisten ||
+	    master->m_conf->c_listen_proxy[idx] == 0) {
+		relay_connect(r);  /* TCP_NODELAY comes from the listener */
+		return;
+	}
+	if ((r->r_hdr = malloc(PROXY_HDR_MAX)) == NULL) {
+		relay_close(r, "out of memory");
+		return;
+	}
+	r->r_state = RS_HEADER;
+	event_assign(&r->c.rev, master->m_base, fd, EV_READ | EV_PERSIST,
+	    relay_header_cb, r);
+	event_add(&r->c.rev, NULL);
+	timer_arm(&r->r_timer, master->m_conf->c_header_timeout);
+}
+
+/* Relay a client socket accepted earlier (by handoff mode, before a
+ * reload made this proxy mode). */
+void
+relay_adopt(int fd)
+{
+	struct relay		*r;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	if ((r = relay_new(fd)) == NULL)
+		return;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		relay_set_peer(r, (struct sockaddr *)&ss, len);
+	relay_connect(r);
+}
+
+/*
+ * The client's PROXY header (listen ... proxy_protocol): read it, then
+ * the relay goes on with the real client's address. Bytes read past the
+ * header are the client's first: they wait in r_hdr for the worker.
+ */
+static void
+relay_header_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay		*r = arg;
+	struct proxy_hdr	 h;
+	const char		*cause = NULL;
+	char			 peer[64];
+	ssize_t			 n, len;
+
+	(void)what;
+	n = read(fd, r->r_hdr + r->r_hdrlen, PROXY_HDR_MAX - r->r_hdrlen);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		relay_close(r, n == 0 ? "the client closed before its PROXY "
+		    "header" : "client error");
+		return;
+	}
+	r->r_hdrlen += (size_t)n;
+	if ((len = proxy_proto_parse(r->r_hdr, r->r_hdrlen, &h, &cause)) ==
+	    0)
+		return;
+	if (len == -1) {
+		log_warnx_limit(&relay_lim_header, "%s: %s: bad PROXY header: "
+		    "%s; closed", __func__, proxy_proto_ntop((struct sockaddr *)
+		    &r->r_peer, peer, sizeof(peer)), cause);
+		relay_close(r, "bad PROXY header");
+		return;
+	}
+	if (!h.ph_local) {
+		memcpy(&r->r_client, &h.ph_src, sizeof(h.ph_src));
+		memcpy(&r->r_dest, &h.ph_dst, sizeof(h.ph_dst));
+		r->r_clientlen = h.ph_len;
+	}
+	r->r_hdrlen -= (size_t)len;
+	memmove(r->r_hdr, r->r_hdr + len, r->r_hdrlen);
+	event_del(&r->c.rev);
+	evtimer_del(&r->r_timer);
+	relay_connect(r);
 }
 
 static int
@@ -221,8 +334,48 @@ relay_start(struct relay *r)
 	    relay_write_cb, &r->s);
 	event_add(&r->c.rev, NULL);
 	event_add(&r->s.rev, NULL);
+	if (r->s.out != NULL && evbuffer_get_length(r->s.out) > 0)
+		event_add(&r->s.wev, NULL);	/* the PROXY header's rest */
 	event_base_gettimeofday_cached(r->r_base, &r->r_last);
 	timer_arm(&r->r_timer, r->r_idle);
+}
+
+/*
+ * What the worker gets before anything relayed: the PROXY header (if its
+ * conf says so), then what the client sent with its own header. Written
+ * at once, in one write; what does not fit is owed, first in line.
+ */
+static int
+relay_first_bytes(struct relay *r)
+{
+	const struct sockaddr	*src = NULL, *dst = NULL;
+	char			 buf[PROXY_OUT_MAX];
+	socklen_t		 len = sizeof(r->r_dest);
+	ssize_t			 n = 0;
+	int			 v = r->r_worker->w_conf->c_proxy_protocol;
+
+	if (v != 0) {
+		if (r->r_clientlen > 0 && r->r_dest.ss_family == AF_UNSPEC &&
+		    getsockname(r->c.fd, (struct sockaddr *)&r->r_dest,
+		    &len) == -1)
+			r->r_clientlen = 0;
+		if (r->r_clientlen > 0) {
+			src = (const struct sockaddr *)&r->r_client;
+			dst = (const struct sockaddr *)&r->r_dest;
+		}
+		if ((n = proxy_proto_build(v, src, dst, buf, sizeof(buf))) ==
+		    -1)
+			return -1;
+	}
+	if (n == 0 && r->r_hdrlen == 0)
+		return 0;
+	if ((r->s.out = evbuffer_new()) == NULL ||
+	    evbuffer_add(r->s.out, buf, (size_t)n) == -1 ||
+	    evbuffer_add(r->s.out, r->r_hdr, r->r_hdrlen) == -1)
+		return -1;
+	/* An error shows up again where the relay can deal with it. */
+	(void)evbuffer_write(r->s.out, r->s.fd);
+	return 0;
 }
 
 static void
@@ -233,9 +386,16 @@ relay_connected(struct relay *r)
 	evtimer_del(&r->r_timer);
 	if (event_initialized(&r->s.wev))
 		event_del(&r->s.wev);
+	relay_nodelay(r->s.fd);
+	if (relay_first_bytes(r) == -1) {
+		relay_close(r, "out of memory");
+		return;
+	}
+	free(r->r_hdr);
+	r->r_hdr = NULL;
+	r->r_hdrlen = 0;
 	r->r_state = RS_RELAYING;
 	master_conn_relayed(r->r_worker);
-	relay_nodelay(r->s.fd);
 	if (nrthreads == 0) {
 		relay_start(r);
 		return;
@@ -539,10 +699,18 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct relay	*r = arg;
 	struct timeval	 now;
 	long long	 ms;
+	char		 peer[64];
 
 	(void)fd;
 	(void)what;
 	switch (r->r_state) {
+	case RS_HEADER:
+		log_warnx_limit(&relay_lim_header, "%s: %s: no PROXY header "
+		    "within header_timeout; closed", __func__,
+		    proxy_proto_ntop((struct sockaddr *)&r->r_peer, peer,
+		    sizeof(peer)));
+		relay_close(r, "no PROXY header in header_timeout");
+		return;
 	case RS_WAITING:
 		relay_close(r, "no worker became ready in connect_timeout");
 		return;
@@ -602,6 +770,7 @@ relay_account(struct relay *r)
 		master_conn_refused();
 	if (r->s.fd != -1)
 		master_conn_detach(r->r_worker);	/* may free it */
+	free(r->r_hdr);
 	free(r);
 }
 

@@ -1,7 +1,9 @@
 /*
  * worker.c: the built-in worker process. Forked by the master, it serves
  * HTTP/1.1 (http.c) on the sockets it gets, says "ready" on its channel,
- * and drains gracefully on SIGQUIT or when the master goes away.
+ * and drains gracefully on SIGQUIT or when the master goes away. With
+ * proxy_protocol (proxy mode), every connection starts with a PROXY header
+ * from the master, naming the real client; one without is closed.
  */
 #include "config.h"
 
@@ -43,6 +45,8 @@ struct wconn {
 	int			 c_eof;		/* the client sent FIN */
 	int			 c_linger;	/* an error: linger on close */
 	int			 c_lingering;	/* FIN sent; reading to drop */
+	int			 c_header;	/* a PROXY header is due */
+	char			 c_client[64];	/* "ADDR:PORT", shown on / */
 };
 
 struct wstate {
@@ -59,6 +63,8 @@ struct wstate {
 	struct http_site	 site;
 	char			 header[64];
 	int			 draining;
+	int			 proxy;		/* PROXY headers come first */
+	struct log_limit	 lim_header;	/* connections without */
 	struct event		*ev_quit, *ev_term, *ev_int, *ev_usr2;
 	struct event		*drain_timer;
 };
@@ -243,11 +249,10 @@ worker_drain(const char *why)
 static void
 worker_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 {
-	struct wconn	*c;
-	struct timeval	 idle;
+	struct wconn		*c;
+	struct timeval		 idle;
+	struct sockaddr_storage	 ss;
 
-	(void)sa;
-	(void)len;
 	(void)arg;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->c_http = http_conn_new()) == NULL ||
@@ -265,6 +270,19 @@ worker_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 		} else
 			close(fd);
 		return;
+	}
+	if (sa == NULL) {		/* handed over: ask */
+		len = sizeof(ss);
+		sa = (struct sockaddr *)&ss;
+		if (getpeername(fd, sa, &len) == -1)
+			len = 0;
+	}
+	proxy_proto_ntop(len > 0 ? sa : NULL, c->c_client,
+	    sizeof(c->c_client));
+	if (ws.proxy) {
+		c->c_header = 1;
+		c->c_deadline = 1;
+		timer_arm(c->c_timer, ws.conf->c_header_timeout);
 	}
 	clock_tv(ws.conf->c_idle_timeout, &idle);
 	bufferevent_set_timeouts(c->c_bev, &idle, &idle);
@@ -318,7 +336,10 @@ worker_fill(struct wconn *c)
 static void
 worker_serve(struct wconn *c, const struct http_req *r)
 {
-	if (!http_serve(bufferevent_get_output(c->c_bev), r, &ws.site,
+	struct http_site	site = ws.site;
+
+	site.s_client = c->c_client;
+	if (!http_serve(bufferevent_get_output(c->c_bev), r, &site,
 	    &c->c_rest))
 		c->c_closing = 1;
 	worker_fill(c);
@@ -359,6 +380,43 @@ worker_finish(struct wconn *c)
 	bufferevent_enable(c->c_bev, EV_READ);
 }
 
+/*
+ * The PROXY header the master sends first (proxy_protocol): 1 once it is
+ * taken off the input, 0 while more is due, -1 if c was closed for it.
+ * Only the master connects here, so a missing or bad header is not
+ * answered: the connection is closed.
+ */
+static int
+worker_proxy_header(struct wconn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->c_bev);
+	struct proxy_hdr	 h;
+	const char		*cause = NULL;
+	size_t			 len = evbuffer_get_length(in);
+	ssize_t			 n;
+
+	if (len > PROXY_HDR_MAX)
+		len = PROXY_HDR_MAX;
+	n = proxy_proto_parse(evbuffer_pullup(in, (ssize_t)len), len, &h,
+	    &cause);
+	if (n == 0)
+		return 0;
+	if (n == -1) {
+		log_warnx_limit(&ws.lim_header, "%s: %s: %s; closed", __func__,
+		    c->c_client, cause);
+		worker_close(c, "bad PROXY header");
+		return -1;
+	}
+	evbuffer_drain(in, (size_t)n);
+	c->c_header = 0;
+	c->c_deadline = 0;
+	evtimer_del(c->c_timer);
+	if (!h.ph_local)
+		proxy_proto_ntop((struct sockaddr *)&h.ph_src, c->c_client,
+		    sizeof(c->c_client));
+	return 1;
+}
+
 /* Serve what the input holds, in order, until it runs dry or must wait. */
 static void
 worker_process(struct wconn *c)
@@ -368,6 +426,8 @@ worker_process(struct wconn *c)
 	const struct http_req	*r;
 	long			 ms;
 
+	if (c->c_header && worker_proxy_header(c) != 1)
+		return;
 	while (!c->c_delaying && !c->c_closing) {
 		if (c->c_rest > 0 ||
 		    evbuffer_get_length(out) >= WORKER_OUT_HIGH) {
@@ -440,6 +500,12 @@ worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* The header deadline passed. */
+	if (c->c_header) {
+		log_warnx_limit(&ws.lim_header, "%s: %s: no PROXY header "
+		    "within header_timeout; closed", __func__, c->c_client);
+		worker_close(c, "no PROXY header");
+		return;
+	}
 	c->c_deadline = 0;
 	http_reply_error(out, 408);
 	c->c_closing = 1;
@@ -552,6 +618,9 @@ worker_exec_main(void)
 	    sscanf(v, "%d %d %d %d", &c->c_idle_timeout, &c->c_header_timeout,
 	    &c->c_graceful_timeout, &verbose) != 4)
 		fatalx("%s: bad PORTER_WORKER_TIMEOUTS %s", __func__, v);
+	if ((v = getenv("PORTER_WORKER_PROXY")) != NULL)
+		c->c_proxy_protocol = strcmp(v, "v1") == 0 ? 1 :
+		    strcmp(v, "v2") == 0 ? 2 : 0;
 	log_init(verbose, "porter");
 	worker_main(id, 3, mode, port, c);
 }
@@ -579,6 +648,7 @@ worker_main(int id, int chanfd, enum mode mode, int port,
 	ws.site.s_mode = conf_mode_name(mode);
 	snprintf(ws.header, sizeof(ws.header), "X-Porter-Worker: %d\r\n", id);
 	ws.site.s_header = ws.header;
+	ws.proxy = mode == MODE_PROXY && conf->c_proxy_protocol != 0;
 	if ((ws.base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new failed", __func__);
 

@@ -18,7 +18,7 @@
 static struct http_conn	*hc;
 static struct evbuffer	*in, *out;
 static const struct http_site site = { 3, 4242, "proxy",
-    "X-Porter-Worker: 3\r\n", 0 };
+    "X-Porter-Worker: 3\r\n", 0, NULL };
 
 static void
 setup(void)
@@ -88,6 +88,24 @@ START_TEST(test_simple_get)
 	    "\r\n\r\nhandled by worker 3, pid 4242, via proxy\n"));
 	free(resp);
 	ck_assert_int_eq(http_conn_feed(hc, in, out), FEED_MORE);
+}
+END_TEST
+
+/* With a client to show, / says who on a second line. */
+START_TEST(test_root_client)
+{
+	struct http_site	 si = site;
+	char			*resp;
+
+	si.s_client = "203.0.113.7:4242";
+	ck_assert_int_eq(feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    FEED_REQUEST);
+	ck_assert_int_eq(serve(http_conn_request(hc), &si), 1);
+	resp = drain_out();
+	ck_assert_ptr_nonnull(strstr(resp, "Content-Length: 65\r\n"));
+	ck_assert_ptr_nonnull(strstr(resp, "\r\n\r\nhandled by worker 3, "
+	    "pid 4242, via proxy\nclient 203.0.113.7:4242\n"));
+	free(resp);
 }
 END_TEST
 
@@ -601,6 +619,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_simple_get);
+	tcase_add_test(tc, test_root_client);
 	tcase_add_test(tc, test_byte_by_byte);
 	tcase_add_test(tc, test_pipelined);
 	tcase_add_test(tc, test_body_skipped);

@@ -36,7 +36,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 } while (0)
 
 static const struct http_site site = { 3, 4242, "proxy",
-    "X-Porter-Worker: 3\r\n", 0 };
+    "X-Porter-Worker: 3\r\n", 0, NULL };
 
 struct trace {			/* what one run saw */
 	uint64_t	t_hash;		/* of the requests and how it ended */

@@ -9,7 +9,7 @@ start_porter
 prev=""
 seen=""
 for i in $(seq 1 10); do
-	body=$(get /) || fail "request $i failed"
+	body=$(get / | head -n 1) || fail "request $i failed"
 	case "$body" in
 	"handled by worker "[01]", pid "*", via $MODE") ;;
 	*) fail "unexpected answer: $body" ;;
