@@ -497,6 +497,8 @@ proc_env_build(const struct worker *w, int chan, int nlfds,
 		rv |= proc_env_own(pe, &n, "PORTER_WORKER_TIMEOUTS=%d %d %d %d",
 		    c->c_idle_timeout, c->c_header_timeout,
 		    c->c_graceful_timeout, log_getverbose());
+		rv |= proc_env_own(pe, &n, "PORTER_WORKER_LOG=%s",
+		    c->c_log_json ? "json" : "text");
 	} else {
 		if (w->w_mode == MODE_PROXY)
 			rv |= proc_env_own(pe, &n, "PORT=%d", w->w_port);
