@@ -137,8 +137,10 @@ done
 
 # (c) porter -s reopen: logrotate renames the files, porter opens new
 # ones; the master's and the workers' lines go on in the new error_log.
-# Every connection has one relay_close line (the master's, -v) and one
-# worker_close line (its worker's); none is lost.
+# Requests run while it happens (relay threads write the access log
+# meanwhile). Every connection has one access line, one relay_close line
+# (the master's, -v) and one worker_close line (its worker's): counted
+# across the old and the new files, none is lost.
 unset RELAY_THREADS
 rm -f "$WORK/access.log"
 write_conf "workers 2" "mode proxy" "access_log $WORK/access.log" \
@@ -148,36 +150,44 @@ start_porter -v
     fail "error_log made with mode $(stat -c %a "$WORK/error.log")"
 grep -q . "$WORK/porter.log" &&
     fail "porter logged to stderr, not error_log: $(head -3 "$WORK/porter.log")"
-three() {
+requests() {
 	local i
-	for i in 1 2 3; do
-		[ "$(code /)" = 200 ] || fail "GET / failed"
+	for i in $(seq "$1"); do
+		[ "$(code /)" = 200 ] || echo "GET / failed"
 	done
 }
-three
+both() {
+	echo $(($(grep -c "$1" "$WORK/$2") + $(grep -c "$1" "$WORK/$2.1")))
+}
+requests 3
 wait_for '[ "$(lines_of "$WORK/access.log")" -ge 3 ]' ||
     fail "$(lines_of "$WORK/access.log") access lines, not 3"
+requests 20 > "$WORK/burst.out" &
+burst=$!
 mv "$WORK/access.log" "$WORK/access.log.1"
 mv "$WORK/error.log" "$WORK/error.log.1"
 "$PORTER" -c "$WORK/porter.conf" -s reopen || fail "porter -s reopen failed"
 wait_log "reopened logs" "" "$WORK/error.log" || fail "no reopen logged"
 wait_for '[ "$(grep -c "error log reopened" "$WORK/error.log")" -ge 2 ]' ||
     fail "the workers did not take the new error_log"
-three
-wait_for '[ "$(lines_of "$WORK/access.log")" -ge 3 ]' ||
-    fail "$(lines_of "$WORK/access.log") access lines after reopen, not 3"
+wait $burst
+[ -s "$WORK/burst.out" ] && fail "requests failed: $(sort "$WORK/burst.out" | uniq -c)"
+requests 3 | grep . && fail "requests failed after the reopen"
+wait_for '[ "$(both "" access.log)" -ge 26 ]' ||
+    fail "$(both "" access.log) access lines, not 26"
 kill -TERM "$(master_pid)"
 wait_exit "$PORTER_PID" 15 || fail "porter did not stop"
-for f in access.log access.log.1; do
-	n=$(lines_of "$WORK/$f")
-	[ "$n" -eq 3 ] || fail "$f: $n lines, expected 3"
-done
-for f in error.log error.log.1; do
-	for what in relay_close worker_close; do
-		n=$(grep -c "$what: " "$WORK/$f")
-		[ "$n" -eq 3 ] || fail "$f: $n $what lines, expected 3"
-	done
+n=$(both "" access.log)
+[ "$n" -eq 26 ] || fail "$n access lines in all, expected 26"
+n=$(lines_of "$WORK/access.log")
+[ "$n" -ge 3 ] || fail "$n lines in the new access.log, expected 3 or more"
+for what in relay_close worker_close; do
+	n=$(both "$what: " error.log)
+	[ "$n" -eq 26 ] || fail "$n $what lines in all, expected 26"
+	n=$(grep -c "$what: " "$WORK/error.log")
+	[ "$n" -ge 3 ] || fail "$n $what lines in the new error.log, not 3+"
 done
 grep -q "exiting with status 0" "$WORK/error.log" ||
     fail "the master's last line is not in the new error_log"
-ok "reopen: 3 + 3 access lines, 3 + 3 connections in each error_log"
+ok "reopen under load: 26 connections, $(lines_of "$WORK/access.log.1") +" \
+    "$(lines_of "$WORK/access.log") access lines, none lost"
