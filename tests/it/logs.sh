@@ -191,3 +191,24 @@ grep -q "exiting with status 0" "$WORK/error.log" ||
     fail "the master's last line is not in the new error_log"
 ok "reopen under load: 26 connections, $(lines_of "$WORK/access.log.1") +" \
     "$(lines_of "$WORK/access.log") access lines, none lost"
+
+# (d) A reload applies log_format and access_log: text lines, then JSON
+# ones once the new generation took over (its workers' too), and the
+# access log from then on.
+rm -f "$WORK/access.log"
+write_conf "workers 2" "mode proxy" "reload_probation 0"
+start_porter -v
+[ "$(code /)" = 200 ] || fail "GET / failed"
+grep -q '^{' "$WORK/porter.log" && fail "JSON lines before the reload"
+echo "log_format json" >> "$WORK/porter.conf"
+echo "access_log $WORK/access.log json" >> "$WORK/porter.conf"
+"$PORTER" -c "$WORK/porter.conf" -s reload || fail "porter -s reload failed"
+wait_log '"msg":"reload: done' || fail "the reload did not finish"
+[ "$(code /)" = 200 ] || fail "GET / failed after the reload"
+wait_for '[ "$(lines_of "$WORK/access.log")" -ge 1 ]' ||
+    fail "no access line after the reload"
+wait_log '"subsystem":"worker","worker":[01],"msg":"worker_close' ||
+    fail "no JSON line from a new worker"
+jq -e '.end == "closed"' "$WORK/access.log" > /dev/null ||
+    fail "access line: $(cat "$WORK/access.log")"
+ok "reload: text to JSON lines, access_log on"
