@@ -42,12 +42,15 @@ struct keyword {
 	conf_fn		 k_fn;
 };
 
+static int	conf_access_log(struct conf_ctx *, int, char **);
 static int	conf_balance(struct conf_ctx *, int, char **);
 static int	conf_duration(struct conf_ctx *, int, char **);
 static int	conf_env(struct conf_ctx *, int, char **);
 static int	conf_env_clear(struct conf_ctx *, int, char **);
+static int	conf_error_log(struct conf_ctx *, int, char **);
 static int	conf_handoff_window(struct conf_ctx *, int, char **);
 static int	conf_listen(struct conf_ctx *, int, char **);
+static int	conf_log_format(struct conf_ctx *, int, char **);
 static int	conf_max_connections(struct conf_ctx *, int, char **);
 static int	conf_mode(struct conf_ctx *, int, char **);
 static int	conf_pidfile(struct conf_ctx *, int, char **);
@@ -69,15 +72,18 @@ static int	conf_error(struct conf_ctx *, const char *, ...)
 
 /* Sorted by name: looked up with bsearch(3). */
 static const struct keyword keywords[] = {
+	{ "access_log",		1, 2,  0, conf_access_log },
 	{ "balance",		1, 1,  0, conf_balance },
 	{ "connect_timeout",	1, 1,  0, conf_duration },
 	{ "env",		1, 1,  1, conf_env },
 	{ "env_clear",		1, 1,  0, conf_env_clear },
+	{ "error_log",		1, 1,  0, conf_error_log },
 	{ "graceful_timeout",	1, 1,  0, conf_duration },
 	{ "handoff_window",	1, 1,  0, conf_handoff_window },
 	{ "header_timeout",	1, 1,  0, conf_duration },
 	{ "idle_timeout",	1, 1,  0, conf_duration },
 	{ "listen",		1, 2,  1, conf_listen },
+	{ "log_format",		1, 1,  0, conf_log_format },
 	{ "max_connections",	1, 1,  0, conf_max_connections },
 	{ "mode",		1, 1,  0, conf_mode },
 	{ "pidfile",		1, 1,  0, conf_pidfile },
@@ -231,6 +237,8 @@ conf_free(struct conf *c)
 	free(c->c_user);
 	free(c->c_pidfile);
 	free(c->c_ready_path);
+	free(c->c_error_log);
+	free(c->c_access_log);
 	for (i = 0; i < c->c_nenv; i++)
 		free(c->c_env[i]);
 	free(c->c_env);
@@ -829,6 +837,74 @@ conf_pidfile(struct conf_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* Where a log file may be: not "", no NUL (the line has none). */
+static int
+conf_log_path(struct conf_ctx *ctx, const char *kw, const char *s, char **out)
+{
+	if (*s == '\0')
+		return conf_error(ctx, "%s: empty path", kw);
+	if ((*out = strdup(s)) == NULL)
+		return conf_error(ctx, "out of memory");
+	return 0;
+}
+
+/* log_format text | json */
+static int
+conf_log_format(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	if (strcmp(argv[1], "text") == 0)
+		ctx->conf->c_log_json = 0;
+	else if (strcmp(argv[1], "json") == 0)
+		ctx->conf->c_log_json = 1;
+	else
+		return conf_error(ctx, "log_format: expected text or json, "
+		    "not \"%s\"", argv[1]);
+	return 0;
+}
+
+/* error_log PATH | stderr */
+static int
+conf_error_log(struct conf_ctx *ctx, int argc, char **argv)
+{
+	char	*p = NULL;
+
+	(void)argc;
+	if (strcmp(argv[1], "stderr") != 0 &&
+	    conf_log_path(ctx, "error_log", argv[1], &p) == -1)
+		return -1;
+	free(ctx->conf->c_error_log);
+	ctx->conf->c_error_log = p;
+	return 0;
+}
+
+/* access_log PATH [text | json] | off */
+static int
+conf_access_log(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct conf	*c = ctx->conf;
+	char		*p = NULL;
+	int		 json = 0;
+
+	if (strcmp(argv[1], "off") == 0) {
+		if (argc > 2)
+			return conf_error(ctx, "access_log: off takes nothing "
+			    "after it");
+	} else {
+		if (argc > 2 && strcmp(argv[2], "json") == 0)
+			json = 1;
+		else if (argc > 2 && strcmp(argv[2], "text") != 0)
+			return conf_error(ctx, "access_log: expected text or "
+			    "json after the path, not \"%s\"", argv[2]);
+		if (conf_log_path(ctx, "access_log", argv[1], &p) == -1)
+			return -1;
+	}
+	free(c->c_access_log);
+	c->c_access_log = p;
+	c->c_access_json = json;
+	return 0;
+}
+
 static int
 conf_upstream(struct conf_ctx *ctx, int argc, char **argv)
 {
@@ -1182,6 +1258,11 @@ conf_check(struct conf *c, char **cause)
 	}
 	if (conf_check_proxy(c, &ctx) == -1)
 		return -1;
+	if (c->c_access_log != NULL && c->c_mode != MODE_PROXY) {
+		ctx.line = conf_kwline(c, "access_log");
+		return conf_error(&ctx, "access_log: only proxy mode sees "
+		    "connections end (mode is %s)", conf_mode_name(c->c_mode));
+	}
 	if (c->c_reuseport && c->c_mode != MODE_SHARED) {
 		ctx.line = conf_kwline(c, "reuseport");
 		return conf_error(&ctx, "reuseport on needs mode shared "

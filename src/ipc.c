@@ -67,6 +67,13 @@ ipc_send_load(struct channel *ch, unsigned int active, uint64_t accepted)
 }
 
 /* Worker to master: replace me (Node cluster's idiom). */
+/* The error_log the master has now: for the built-in worker's stderr. */
+int
+ipc_send_stderr(struct channel *ch, int fd)
+{
+	return channel_sendf(ch, fd, "{\"cmd\":\"PORTER_STDERR\"}");
+}
+
 int
 ipc_send_suicide(struct channel *ch)
 {
@@ -86,6 +93,7 @@ static const struct ipc_name cmds[] = {
 	{ "NODE_HANDLE_NACK",	IPC_NODE_HANDLE_NACK },
 	{ "PORTER_LOAD",	IPC_PORTER_LOAD },
 	{ "PORTER_READY",	IPC_PORTER_READY },
+	{ "PORTER_STDERR",	IPC_PORTER_STDERR },
 };
 
 static const struct ipc_name acts[] = {

@@ -1232,6 +1232,83 @@ master_scale(int delta)
 	}
 }
 
+/* The built-in workers' stderr becomes the master's (the error_log). */
+static void
+master_send_stderr(void)
+{
+	struct worker	*w;
+	int		 i;
+
+	for (i = 0; i < master->m_nworkers; i++) {
+		w = master->m_workers[i];
+		if (w->w_kind == WORKER_BUILTIN && w->w_pid > 0 &&
+		    w->w_chan != NULL &&
+		    ipc_send_stderr(w->w_chan, STDERR_FILENO) == -1)
+			log_warnx("worker %d: cannot send it the error log",
+			    w->w_id);
+	}
+}
+
+static int
+master_same_path(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * The logs c names: the format, error_log (onto stderr, for every child
+ * to inherit; the built-in workers running are sent it), access_log. At
+ * start a failure is fatal; on reload the file that failed is left as it
+ * was. Returns 0 or -1.
+ */
+int
+master_logs(const struct conf *c)
+{
+	int	rv = 0;
+
+	log_setformat(c->c_log_json);
+	if (!master_same_path(log_file(), c->c_error_log)) {
+		if (log_open(c->c_error_log) == -1) {
+			log_warn("error_log %s", c->c_error_log);
+			rv = -1;
+		} else
+			master_send_stderr();
+	}
+	if (access_open(c->c_access_log, c->c_access_json) == -1) {
+		log_warn("access_log %s", c->c_access_log);
+		rv = -1;
+	}
+	return rv;
+}
+
+/*
+ * SIGUSR1 (porter -s reopen): the log files again, by name, after
+ * logrotate renamed them. Built-in workers get the new error_log over
+ * their channel; exec and node workers keep the stderr they started with.
+ */
+static void
+master_reopen(void)
+{
+	int	rv = 0;
+
+	if (log_file() == NULL && access_file() == NULL) {
+		log_info("SIGUSR1: nothing to reopen: no error_log or "
+		    "access_log file");
+		return;
+	}
+	if (log_reopen() == -1) {
+		log_warn("SIGUSR1: error_log %s", log_file());
+		rv = -1;
+	} else if (log_file() != NULL)
+		master_send_stderr();
+	if (access_reopen() == -1) {
+		log_warn("SIGUSR1: access_log %s", access_file());
+		rv = -1;
+	}
+	if (rv == 0)
+		log_info("reopened logs");
+}
+
 static void
 master_delay_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1285,7 +1362,7 @@ master_signal(int sig)
 		reload_start();
 		break;
 	case SIGUSR1:
-		log_info("SIGUSR1: nothing to reopen, logs go to stderr");
+		master_reopen();
 		break;
 	case SIGTTIN:
 	case SIGTTOU:
@@ -1375,6 +1452,7 @@ master_free(void)
 	status_stop();
 	relay_close_all();
 	relay_threads_stop();		/* before any worker struct goes */
+	access_close();
 	handoff_close_all();
 	handoff_free();
 	reload_free();
@@ -1412,6 +1490,9 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	master->m_confpath = confpath;
 	master->m_overrides = *o;
 	master->m_pid = getpid();
+	/* Logs first, as root: the workers inherit the error_log. */
+	if (master_logs(c) == -1)
+		return EXIT_START;
 	/* Built-in workers exec this binary (proc.c); -1: they run forked. */
 	master->m_exefd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	master->m_balance.b_kind = c->c_balance;

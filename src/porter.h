@@ -102,6 +102,10 @@ struct conf {
 	struct addr		 c_status;
 	char			*c_user;
 	char			*c_pidfile;
+	int			 c_log_json;	/* log_format json */
+	char			*c_error_log;	/* NULL: stderr */
+	char			*c_access_log;	/* NULL: off */
+	int			 c_access_json;
 	char			**c_env;	/* "NAME" or "NAME=VALUE" */
 	int			 c_nenv;
 	int			 c_env_clear;	/* workers start from nothing */
@@ -110,7 +114,7 @@ struct conf {
 	int			 c_listen_proxy[PORTER_MAX_LISTEN];
 					/* listen ... proxy_protocol */
 	int			 c_proxy_protocol; /* to workers: 0, 1 or 2 */
-	int			 c_lines[32];	/* where each keyword was set */
+	int			 c_lines[48];	/* where each keyword was set */
 };
 
 /* log.c */
@@ -132,6 +136,16 @@ struct log_limit {
 };
 void	log_warnx_limit(struct log_limit *, const char *, ...)
 	    __printflike(2, 3);
+#define LOG_TIME_LEN	32	/* "2026-11-24T12:34:56.789Z" and a NUL */
+#define LOG_JSON_MAX	4096	/* a JSON log line, at most */
+struct timespec;
+void	log_setformat(int);
+int	log_getformat(void);
+int	log_open(const char *);
+int	log_reopen(void);
+const char *log_file(void);
+size_t	log_json_escape(char *, size_t, const char *, size_t);
+size_t	log_time_rfc3339(char *, size_t, const struct timespec *);
 
 /* conf.c */
 /* With env_clear on and no PATH line, the workers' PATH. */
@@ -382,6 +396,7 @@ void		 master_conn_relayed(struct worker *);
 void		 master_conn_handed(struct worker *);
 void		 master_conn_closed(struct worker *);
 void		 master_conn_refused(void);
+int		 master_logs(const struct conf *);
 
 /* reload.c */
 void		 reload_start(void);
@@ -449,6 +464,27 @@ int		 relay_threads_start(int);
 void		 relay_threads_stop(void);
 void		 relay_close_all(void);
 
+/* access.c */
+struct access_entry {			/* one relayed connection, ended */
+	long long		 a_time_ms;	/* when it ended, epoch ms */
+	struct sockaddr_storage	 a_client;
+	struct sockaddr_storage	 a_local;	/* the listener's end */
+	int			 a_worker;	/* id, or -1: none */
+	int			 a_wport;
+	uint64_t		 a_in;		/* client -> worker, bytes */
+	uint64_t		 a_out;		/* worker -> client */
+	uint64_t		 a_ms;		/* duration */
+	const char		*a_end;		/* how it ended */
+};
+int		 access_open(const char *, int);
+int		 access_reopen(void);
+const char	*access_file(void);
+int		 access_on(void);
+size_t		 access_format(char *, size_t, const struct access_entry *,
+		    int);
+void		 access_write(const struct access_entry *);
+void		 access_close(void);
+
 /* status.c */
 int	status_start(char **);
 void	status_stop(void);
@@ -463,6 +499,7 @@ enum ipc_cmd {
 	IPC_NODE_HANDLE_NACK,
 	IPC_PORTER_LOAD,
 	IPC_PORTER_READY,
+	IPC_PORTER_STDERR,	/* with an fd: the error_log, reopened */
 };
 enum ipc_act {
 	IPC_ACT_NONE = 0,
@@ -506,6 +543,7 @@ int	ipc_send_ack(struct channel *);
 int	ipc_send_nack(struct channel *);
 int	ipc_send_load(struct channel *, unsigned int, uint64_t);
 int	ipc_send_suicide(struct channel *);
+int	ipc_send_stderr(struct channel *, int);
 
 /* proxy_proto.c */
 #define PROXY_V1_MAX	107	/* a v1 line, CRLF included */

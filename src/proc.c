@@ -497,6 +497,8 @@ proc_env_build(const struct worker *w, int chan, int nlfds,
 		if (w->w_mode == MODE_PROXY && c->c_proxy_protocol != 0)
 			rv |= proc_env_own(pe, &n, "PORTER_WORKER_PROXY=v%d",
 			    c->c_proxy_protocol);
+		rv |= proc_env_own(pe, &n, "PORTER_WORKER_LOG=%s",
+		    c->c_log_json ? "json" : "text");
 	} else {
 		if (w->w_mode == MODE_PROXY)
 			rv |= proc_env_own(pe, &n, "PORT=%d", w->w_port);

@@ -40,6 +40,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -70,6 +71,7 @@ struct side {
 	int			 shut;		/* we sent it FIN */
 	int			 paused;	/* not read: its peer owes a lot */
 	int			 gone;		/* worker reset: owed nothing */
+	uint64_t		 sent;		/* bytes written to it */
 	struct relay		*r;
 };
 
@@ -89,6 +91,10 @@ struct relay {
 	int			 r_ntried;
 	struct timeval		 r_last;	/* last byte either way */
 	int			 r_linger;	/* worker gone: timer ends it */
+	uint64_t		 r_start;	/* accepted, ms (clock_ms) */
+	int			 r_wid;		/* relayed to: worker id, port */
+	int			 r_wport;
+	struct side		*r_finfirst;	/* the side that sent FIN first */
 	TAILQ_ENTRY(relay)	 r_entry;	/* in exactly one list */
 	/* Who the client is (for proxy_protocol and an access log): as
 	 * seen, and for real (a PROXY header's, or the same). */
@@ -173,6 +179,8 @@ relay_new(int fd)
 	r->c.fd = fd;
 	r->s.fd = -1;
 	r->c.r = r->s.r = r;
+	r->r_start = clock_ms();
+	r->r_wid = -1;
 	r->r_base = master->m_base;
 	r->r_buf = relay_buf;
 	r->r_idle = master->m_conf->c_idle_timeout;
@@ -395,6 +403,8 @@ relay_connected(struct relay *r)
 	r->r_hdr = NULL;
 	r->r_hdrlen = 0;
 	r->r_state = RS_RELAYING;
+	r->r_wid = r->r_worker->w_id;
+	r->r_wport = r->r_worker->w_port;
 	master_conn_relayed(r->r_worker);
 	if (nrthreads == 0) {
 		relay_start(r);
@@ -598,6 +608,15 @@ relay_owe(struct side *x, const char *buf, size_t len)
 	return 0;
 }
 
+/* x sent its FIN (or the like). */
+static void
+relay_eof(struct side *x)
+{
+	x->eof = 1;
+	if (x->r->r_finfirst == NULL)
+		x->r->r_finfirst = x;
+}
+
 /* x is readable: read, and write to its peer at once. */
 static void
 relay_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -619,13 +638,13 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 				return;
 			}
 			/* All it sent before is read: an EOF, but lost. */
-			x->eof = 1;
+			relay_eof(x);
 			event_del(&x->rev);
 			relay_lost(r);
 			return;
 		}
 		if (n == 0) {
-			x->eof = 1;
+			relay_eof(x);
 			event_del(&x->rev);
 			relay_finish(r);
 			return;
@@ -650,6 +669,7 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 				}
 				w = 0;
 			}
+			to->sent += (uint64_t)w;
 		}
 		if (w < n && relay_owe(to, r->r_buf + w, (size_t)(n - w)) ==
 		    -1) {
@@ -672,9 +692,12 @@ relay_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct side	*x = arg, *from = relay_peer(x);
 	struct relay	*r = x->r;
+	int		 n;
 
 	(void)what;
-	if (evbuffer_write(x->out, fd) == -1 && errno != EAGAIN &&
+	if ((n = evbuffer_write(x->out, fd)) > 0)
+		x->sent += (uint64_t)n;
+	if (n == -1 && errno != EAGAIN &&
 	    errno != EWOULDBLOCK && errno != EINTR) {
 		if (x == &r->c)
 			relay_close(r, "client error");
@@ -774,6 +797,59 @@ relay_account(struct relay *r)
 	free(r);
 }
 
+/* How r ended, for the access log; why: relay_close's. */
+static const char *
+relay_end(const struct relay *r, const char *why)
+{
+	static const struct {
+		const char	*why;
+		const char	*end;
+	} ends[] = {
+		{ "client error", "reset" },
+		{ "idle timeout", "idle-timeout" },
+		{ "every worker refused", "connect-failed" },
+		{ "no worker became ready in connect_timeout", "no-worker" },
+		{ "the client lingered too long", "worker-reset" },
+		{ "shutting down", "shutdown" },
+	};
+	size_t	i;
+
+	if (strcmp(why, "done") == 0)
+		return r->s.gone ? "worker-reset" : r->r_finfirst == &r->s ?
+		    "worker-closed" : "closed";
+	for (i = 0; i < nitems(ends); i++)
+		if (strcmp(why, ends[i].why) == 0)
+			return ends[i].end;
+	return "error";
+}
+
+/*
+ * The access log's line for r, which ends now: in the thread that runs
+ * it. r_client is the peer porter accepted (the real client, once a
+ * PROXY protocol header can say otherwise).
+ */
+static void
+relay_log(struct relay *r, const char *why)
+{
+	struct access_entry	e;
+	struct timespec		ts;
+	socklen_t		len = sizeof(e.a_local);
+
+	memset(&e, 0, sizeof(e));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.a_time_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	e.a_client = r->r_client;
+	if (getsockname(r->c.fd, (struct sockaddr *)&e.a_local, &len) == -1)
+		e.a_local.ss_family = AF_UNSPEC;
+	e.a_worker = r->r_state == RS_RELAYING ? r->r_wid : -1;
+	e.a_wport = r->r_wport;
+	e.a_in = r->s.sent;
+	e.a_out = r->c.sent;
+	e.a_ms = clock_ms() - r->r_start;
+	e.a_end = relay_end(r, why);
+	access_write(&e);
+}
+
 /* The one place a relay ends. */
 static void
 relay_close(struct relay *r, const char *why)
@@ -781,6 +857,8 @@ relay_close(struct relay *r, const char *why)
 	struct rthread	*t = r->r_thread;
 
 	log_debug("%s: %s", __func__, why);
+	if (access_on())
+		relay_log(r, why);
 	relay_release(r);
 	if (t == NULL) {
 		TAILQ_REMOVE(&relays, r, r_entry);

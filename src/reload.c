@@ -156,6 +156,7 @@ reload_master(struct conf *oc, struct conf *nc)
 	uint64_t	*rs;
 
 	master->m_balance.b_kind = nc->c_balance;
+	(void)master_logs(nc);	/* a file that fails: the old one stays */
 	if (oc->c_mode != nc->c_mode) {
 		listener_serve(nc->c_mode);
 		if (oc->c_mode == MODE_HANDOFF)

@@ -123,6 +123,27 @@ worker_handle(const struct ipc_msg *m)
 	}
 }
 
+/*
+ * The master reopened the error_log (SIGUSR1, or a reload that moved it):
+ * the new file becomes our stderr. The master opens it, since we may no
+ * longer be allowed to.
+ */
+static void
+worker_stderr(void)
+{
+	int	fd;
+
+	if ((fd = channel_take_fd(ws.chan)) == -1) {
+		log_warnx("%s: stderr message without an fd", __func__);
+		return;
+	}
+	if (dup2(fd, STDERR_FILENO) == -1)
+		log_warn("%s: dup2", __func__);
+	else
+		log_info("%s: error log reopened", __func__);
+	close(fd);
+}
+
 static void
 worker_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 {
@@ -137,6 +158,8 @@ worker_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 	}
 	if (m.im_cmd == IPC_NODE_HANDLE)
 		worker_handle(&m);
+	else if (m.im_cmd == IPC_PORTER_STDERR)
+		worker_stderr();
 	else
 		log_debug("%s: ignoring %.*s", __func__, (int)len, line);
 }
@@ -622,6 +645,8 @@ worker_exec_main(void)
 		c->c_proxy_protocol = strcmp(v, "v1") == 0 ? 1 :
 		    strcmp(v, "v2") == 0 ? 2 : 0;
 	log_init(verbose, "porter");
+	if ((v = getenv("PORTER_WORKER_LOG")) != NULL)
+		log_setformat(strcmp(v, "json") == 0);
 	worker_main(id, 3, mode, port, c);
 }
 

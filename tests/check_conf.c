@@ -270,6 +270,51 @@ START_TEST(test_ready_check)
 }
 END_TEST
 
+START_TEST(test_logs)
+{
+	static const char text[] = "log_format json\nerror_log /var/log/e.log\n"
+	    "access_log \"/var/log/a b.log\" json\n";
+	static const char off[] = "error_log stderr\naccess_log off\n"
+	    "log_format text\n";
+	struct conf	*c = conf_new();
+	char		*cause = NULL;
+
+	ck_assert_int_eq(c->c_log_json, 0);
+	ck_assert_ptr_null(c->c_error_log);
+	ck_assert_ptr_null(c->c_access_log);
+	ck_assert_int_eq(conf_parse(c, "t", text, sizeof(text) - 1, &cause),
+	    0);
+	ck_assert_int_eq(conf_check(c, &cause), 0);
+	ck_assert_int_eq(c->c_log_json, 1);
+	ck_assert_str_eq(c->c_error_log, "/var/log/e.log");
+	ck_assert_str_eq(c->c_access_log, "/var/log/a b.log");
+	ck_assert_int_eq(c->c_access_json, 1);
+	conf_free(c);
+
+	c = conf_new();
+	ck_assert_int_eq(conf_parse(c, "t", off, sizeof(off) - 1, &cause), 0);
+	ck_assert_int_eq(c->c_log_json, 0);
+	ck_assert_ptr_null(c->c_error_log);
+	ck_assert_ptr_null(c->c_access_log);
+	/* Off needs no proxy mode. */
+	ck_assert_int_eq(conf_set(c, "mode", "handoff", &cause), 0);
+	ck_assert_int_eq(conf_check(c, &cause), 0);
+	conf_free(c);
+
+	/* A text access log in proxy mode; -m shared then blames its line. */
+	c = conf_new();
+	ck_assert_int_eq(conf_parse(c, "t", "\naccess_log /a.log text\n", 24,
+	    &cause), 0);
+	ck_assert_int_eq(c->c_access_json, 0);
+	ck_assert_int_eq(conf_set(c, "mode", "shared", &cause), 0);
+	ck_assert_int_eq(conf_check(c, &cause), -1);
+	ck_assert_msg(strncmp(cause, "command line:2: access_log: only proxy "
+	    "mode", 39) == 0, "%s", cause);
+	free(cause);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_overrides)
 {
 	static const char text[] = "listen 127.0.0.1:8080\nlisten "
@@ -400,6 +445,7 @@ main(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_env);
+	tcase_add_test(tc, test_logs);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_ready_check);
 	tcase_add_test(tc, test_duration);
