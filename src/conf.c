@@ -13,9 +13,11 @@
 #include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "porter.h"
@@ -54,6 +56,7 @@ static int	conf_relay_threads(struct conf_ctx *, int, char **);
 static int	conf_relay_threads_auto(void);
 static int	conf_restart_limit(struct conf_ctx *, int, char **);
 static int	conf_reuseport(struct conf_ctx *, int, char **);
+static int	conf_stop_signal(struct conf_ctx *, int, char **);
 static int	conf_status(struct conf_ctx *, int, char **);
 static int	conf_upstream(struct conf_ctx *, int, char **);
 static int	conf_user(struct conf_ctx *, int, char **);
@@ -80,9 +83,11 @@ static const struct keyword keywords[] = {
 	{ "proxy_protocol",	1, 1,  0, conf_proxy_protocol },
 	{ "ready_timeout",	1, 1,  0, conf_duration },
 	{ "relay_threads",	1, 1,  0, conf_relay_threads },
+	{ "reload_probation",	1, 1,  0, conf_duration },
 	{ "restart_limit",	2, 2,  0, conf_restart_limit },
 	{ "reuseport",		1, 1,  0, conf_reuseport },
 	{ "status",		1, 1,  0, conf_status },
+	{ "stop_signal",	1, 1,  0, conf_stop_signal },
 	{ "upstream",		1, 1,  1, conf_upstream },
 	{ "user",		1, 1,  0, conf_user },
 	{ "worker",		1, -1, 0, conf_worker },
@@ -167,6 +172,7 @@ conf_new(void)
 	c->c_header_timeout = 10000;
 	c->c_graceful_timeout = 30000;
 	c->c_ready_timeout = 10000;
+	c->c_reload_probation = 3000;
 	c->c_relay_threads = conf_relay_threads_auto();
 	c->c_restart_limit = 10;
 	c->c_restart_window = 60000;
@@ -559,9 +565,12 @@ conf_duration(struct conf_ctx *ctx, int argc, char **argv)
 		dst = &c->c_header_timeout;
 	else if (strcmp(argv[0], "ready_timeout") == 0)
 		dst = &c->c_ready_timeout;
+	else if (strcmp(argv[0], "reload_probation") == 0)
+		dst = &c->c_reload_probation;
 	else
 		dst = &c->c_graceful_timeout;
-	if (ms == 0 && dst != &c->c_graceful_timeout)
+	if (ms == 0 && dst != &c->c_graceful_timeout &&
+	    dst != &c->c_reload_probation)
 		return conf_error(ctx, "%s: must be more than 0", argv[0]);
 	*dst = ms;
 	return 0;
@@ -609,6 +618,45 @@ conf_proxy_protocol(struct conf_ctx *ctx, int argc, char **argv)
 		    "yet (only off)", argv[1]);
 	return conf_error(ctx, "proxy_protocol: expected off, v1 or v2, not "
 	    "\"%s\"", argv[1]);
+}
+
+/* The signals a program may take as "stop": see porter.conf(5). */
+static const struct {
+	const char	*name;
+	int		 sig;
+} stop_signals[] = {
+	{ "TERM", SIGTERM }, { "QUIT", SIGQUIT }, { "INT", SIGINT },
+	{ "HUP", SIGHUP }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+	{ "WINCH", SIGWINCH }, { "KILL", SIGKILL },
+};
+
+static int
+conf_stop_signal(struct conf_ctx *ctx, int argc, char **argv)
+{
+	const char	*name = argv[1];
+	size_t		 i;
+
+	(void)argc;
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (i = 0; i < nitems(stop_signals); i++)
+		if (strcasecmp(name, stop_signals[i].name) == 0) {
+			ctx->conf->c_stop_signal = stop_signals[i].sig;
+			return 0;
+		}
+	return conf_error(ctx, "stop_signal: \"%s\" is not one of TERM, "
+	    "QUIT, INT, HUP, USR1, USR2, WINCH, KILL", argv[1]);
+}
+
+const char *
+conf_signal_name(int sig)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(stop_signals); i++)
+		if (stop_signals[i].sig == sig)
+			return stop_signals[i].name;
+	return "?";
 }
 
 static int

@@ -48,6 +48,7 @@ static void	master_stop_check(void);
 static void	master_reap(void);
 static void	master_replace(struct worker *, const char *);
 static void	master_replace_now(struct worker *);
+static void	master_ask_stop(struct worker *, const char *);
 
 static const char *state_names[] = { "idle", "starting", "ready",
     "draining" };
@@ -200,6 +201,8 @@ master_worker_conn(struct worker *w, int delta)
 		w->w_active++;
 	else if (w->w_active > 0)
 		w->w_active--;
+	if (w->w_active == 0 && w->w_stop_held != NULL)
+		master_ask_stop(w, w->w_stop_held);
 }
 
 /*
@@ -280,11 +283,39 @@ master_conn_refused(void)
 	master_conn_gone();
 }
 
-/* How a worker of this kind is asked to finish its connections. */
+/* How w is asked to finish its connections: stop_signal, or its kind's. */
 static int
 master_graceful_signal(const struct worker *w)
 {
+	if (w->w_conf->c_stop_signal != 0)
+		return w->w_conf->c_stop_signal;
 	return w->w_kind == WORKER_BUILTIN ? SIGQUIT : SIGTERM;
+}
+
+/*
+ * Ask w to finish. In proxy mode porter sees every connection to it, and
+ * a program it does not know (exec, node) may take its stop signal as
+ * "exit now": it gets the signal once the relays to it are gone, or at
+ * graceful_timeout (master_worker_timer_cb). The built-in worker finishes
+ * what it serves on SIGQUIT: it is told at once.
+ */
+static void
+master_ask_stop(struct worker *w, const char *why)
+{
+	if (w->w_pid <= 0)
+		return;
+	if (w->w_mode == MODE_PROXY && w->w_kind != WORKER_BUILTIN &&
+	    w->w_active > 0) {
+		if (w->w_stop_held == NULL)
+			log_debug("worker %d (pid %ld): %u relay%s open; "
+			    "signalled when they are gone", w->w_id,
+			    (long)w->w_pid, w->w_active,
+			    w->w_active == 1 ? "" : "s");
+		w->w_stop_held = why;
+		return;
+	}
+	w->w_stop_held = NULL;
+	master_kill(w, master_graceful_signal(w), why);
 }
 
 /* The worker takes connections from now on. */
@@ -301,7 +332,7 @@ master_worker_ready(struct worker *w)
 	else
 		log_info("worker %d (pid %ld) ready", w->w_id, (long)w->w_pid);
 	if (master->m_stopping == 2)
-		master_kill(w, master_graceful_signal(w), "graceful stop");
+		master_ask_stop(w, "graceful stop");
 	else if (w->w_gen != master->m_gen)
 		reload_check();		/* commits when the last one is up */
 	else if (w->w_mode == MODE_PROXY)
@@ -428,6 +459,19 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 		master_kill(w, SIGKILL, "not ready in ready_timeout");
 		break;
 	case WS_DRAINING:
+		if (w->w_stop_held != NULL) {
+			/* Its relays outlived graceful_timeout: now the
+			 * stop signal, and a last STOP_TIMEOUT to go. */
+			log_warnx("worker %d (pid %ld): %u relay%s still open "
+			    "at graceful_timeout; stopping it", w->w_id,
+			    (long)w->w_pid, w->w_active,
+			    w->w_active == 1 ? "" : "s");
+			w->w_stop_held = NULL;
+			master_kill(w, master_graceful_signal(w),
+			    "graceful_timeout");
+			timer_arm(w->w_timer, STOP_TIMEOUT);
+			break;
+		}
 		log_warnx("worker %d (pid %ld) still busy after "
 		    "graceful_timeout; killing it", w->w_id, (long)w->w_pid);
 		master_kill(w, SIGKILL, "still busy at graceful_timeout");
@@ -641,14 +685,50 @@ master_count_restart(void)
 	return 0;
 }
 
+/*
+ * restart_limit: the running generation keeps dying. porter does not give
+ * up while another may work: a reload under way is waited for, and the
+ * configuration the last reload replaced is tried again. The workers
+ * that hit the limit wait, not restarted, until that is settled.
+ */
 static void
 master_give_up(void)
 {
+	if (master->m_giveup_held)
+		return;
 	log_warnx("workers keep dying: %d restarts within %d ms "
-	    "(restart_limit); giving up", master->m_conf->c_restart_limit,
+	    "(restart_limit)", master->m_conf->c_restart_limit,
 	    master->m_conf->c_restart_window);
+	if (reload_pending()) {
+		log_warnx("waiting for the new generation before giving up");
+		master->m_giveup_held = 1;
+		return;
+	}
+	if (reload_rollback() == 0) {
+		master->m_giveup_held = 1;
+		master->m_nrestarts = 0;
+		return;
+	}
+	log_warnx("giving up");
 	master->m_exitcode = EXIT_GAVEUP;
 	master_stop(1, "restart limit");
+}
+
+/*
+ * A reload or rollback has ended. committed: its workers took over from
+ * those that had hit restart_limit, and the count starts again.
+ * Otherwise a give-up held back for it is judged now.
+ */
+void
+master_reload_done(int committed)
+{
+	if (!master->m_giveup_held)
+		return;
+	master->m_giveup_held = 0;
+	if (committed)
+		master->m_nrestarts = 0;
+	else if (!master->m_stopping)
+		master_give_up();
 }
 
 /*
@@ -665,7 +745,7 @@ master_retire(struct worker *w, int tell)
 		return;
 	}
 	if (tell)
-		master_kill(w, master_graceful_signal(w), "retired");
+		master_ask_stop(w, "retired");
 	timer_arm(w->w_timer, master->m_conf->c_graceful_timeout);
 }
 
@@ -804,6 +884,7 @@ master_exited(struct worker *w, int status)
 		    w->w_gen, WEXITSTATUS(status), (unsigned long long)ms);
 	w->w_killsig = 0;
 	w->w_killwhy = NULL;
+	w->w_stop_held = NULL;
 	/* What it forked does not outlive it (nor keep its port). */
 	if (kill(-w->w_pid, SIGKILL) == 0)
 		log_info("worker %d: killed what was left of its process group",
@@ -825,8 +906,11 @@ master_exited(struct worker *w, int status)
 	if (!w->w_retiring && master->m_next != NULL &&
 	    w->w_gen != master->m_gen) {
 		/* A new worker died while a reload waited for it. */
+		snprintf(who, sizeof(who), "worker %d of the new generation "
+		    "exited %s", w->w_id, w->w_state == WS_READY ?
+		    "in its probation" : "before it was ready");
 		w->w_retiring = 1;
-		reload_abort("a new worker exited before it was ready");
+		reload_abort(who);
 	}
 	if (w->w_retiring) {
 		master_worker_remove(w);
@@ -915,8 +999,11 @@ master_signal_workers(int sig)
 
 	for (i = 0; i < master->m_nworkers; i++) {
 		w = master->m_workers[i];
-		master_kill(w, sig ? sig : master_graceful_signal(w),
-		    sig == SIGKILL ? "it did not stop in time" : "porter stops");
+		if (sig == 0)
+			master_ask_stop(w, "porter stops");
+		else
+			master_kill(w, sig, sig == SIGKILL ?
+			    "it did not stop in time" : "porter stops");
 	}
 }
 
@@ -1143,6 +1230,7 @@ master_free(void)
 	relay_threads_stop();		/* before any worker struct goes */
 	handoff_close_all();
 	handoff_free();
+	reload_free();
 	while (master->m_nworkers > 0)
 		master_worker_free(master->m_workers[--master->m_nworkers]);
 	proc_reap_orphans();

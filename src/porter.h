@@ -83,6 +83,8 @@ struct conf {
 	int			 c_header_timeout;
 	int			 c_graceful_timeout;
 	int			 c_ready_timeout;
+	int			 c_reload_probation; /* a new generation's trial */
+	int			 c_stop_signal;	/* 0: the worker kind's own */
 	int			 c_relay_threads;	/* proxy mode; 0: none */
 	int			 c_restart_limit;
 	int			 c_restart_window;
@@ -95,7 +97,7 @@ struct conf {
 	int			 c_env_clear;	/* workers start from nothing */
 	int			 c_refs;	/* workers made from it, + master */
 	int			 c_listen_default; /* no listen line yet */
-	int			 c_lines[24];	/* where each keyword was set */
+	int			 c_lines[32];	/* where each keyword was set */
 };
 
 /* log.c */
@@ -144,6 +146,7 @@ const char	*conf_port_ref(const char *, size_t *);
 const char	*conf_mode_name(enum mode);
 const char	*conf_balance_name(enum balance_kind);
 const char	*conf_worker_name(enum worker_kind);
+const char	*conf_signal_name(int);
 
 /* balance.c */
 struct worker;
@@ -280,6 +283,8 @@ struct worker {
 	unsigned int		 w_restarts;
 	unsigned int		 w_failures;	/* early deaths in a row */
 	int			 w_replace;	/* to be replaced: w_timer */
+	const char		*w_stop_held;	/* proxy: stop it once its relays
+						   are gone (why) */
 	int			 w_killsig;	/* porter's last signal to it */
 	const char		*w_killwhy;	/* and why */
 	uint64_t		 w_started;	/* ms (clock_ms) */
@@ -316,6 +321,8 @@ struct master {
 	int			 m_dynfds;	/* fds held for clients */
 	unsigned int		 m_gen;		/* workers taking connections */
 	struct conf		*m_next;	/* reload under way: its conf */
+	struct conf		*m_prev;	/* what the last reload replaced */
+	int			 m_giveup_held;	/* restart_limit hit in a reload */
 	struct overrides	 m_overrides;
 };
 extern struct master	*master;
@@ -329,6 +336,7 @@ int		 master_knows_active(const struct worker *);
 void		 master_worker_ready(struct worker *);
 int		 master_start_workers(struct conf *, unsigned int);
 void		 master_retire(struct worker *, int);
+void		 master_reload_done(int);
 void		 master_update_accepting(void);
 unsigned int	 master_load(void);
 int		 master_count_fds(void);
@@ -346,6 +354,9 @@ void		 master_conn_refused(void);
 void		 reload_start(void);
 void		 reload_check(void);
 void		 reload_abort(const char *);
+int		 reload_rollback(void);
+int		 reload_pending(void);
+void		 reload_free(void);
 
 /* proc.c */
 int		 proc_setup_user(const char *);

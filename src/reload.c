@@ -1,8 +1,15 @@
 /*
  * reload.c: reload by generations. SIGHUP reads the conf again; a good one
- * starts a new generation of workers beside the running one, and once all
- * of them are ready it takes over while the old workers finish their
- * connections. The listening sockets never close.
+ * starts a new generation of workers beside the running one. Once all of
+ * them are ready and have stayed up for reload_probation, it takes over
+ * while the old workers finish their connections; one that fails before
+ * that leaves the running generation as it was. The listening sockets
+ * never close.
+ *
+ * The configuration the last reload replaced is kept: if the generation
+ * that took over later keeps dying (restart_limit), porter goes back to it
+ * by the same road, rather than giving up while a configuration that
+ * worked is at hand.
  */
 #include "config.h"
 
@@ -15,6 +22,73 @@
 
 #include "porter.h"
 
+static struct event	*ev_probation;	/* a new generation on trial */
+static int		 probation_over;
+static int		 rolling_back;	/* m_next is the configuration before */
+
+static void
+reload_probation_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	probation_over = 1;
+	reload_check();
+}
+
+/* Start nc's workers beside the running ones; 0, or -1 (nc dropped). */
+static int
+reload_begin(struct conf *nc)
+{
+	struct conf	*oc = master->m_conf;
+	const char	*why = NULL;
+
+	if (!conf_same_listen(oc, nc))
+		why = "listen cannot change by reload (that would close the "
+		    "listening sockets): restart porter for that";
+	else if (oc->c_reuseport != nc->c_reuseport)
+		why = "reuseport cannot change by reload: restart porter for "
+		    "that";
+	else if (proc_setup_user(nc->c_user) == -1)
+		why = "bad user";
+	else if (proc_check_worker(nc) == -1)
+		why = "the new workers could not start";
+	if (why != NULL) {
+		log_warnx("reload: %s; keeping the running configuration", why);
+		proc_setup_user(oc->c_user);
+		conf_unref(nc);
+		return -1;
+	}
+	if (nc->c_relay_threads != oc->c_relay_threads) {
+		log_warnx("reload: relay_threads takes effect at the next "
+		    "start; keeping %d", oc->c_relay_threads);
+		nc->c_relay_threads = oc->c_relay_threads;
+	}
+	if (nc->c_mode == MODE_HANDOFF && handoff_init() == -1) {
+		log_warnx("reload: out of memory; keeping the running "
+		    "configuration");
+		conf_unref(nc);
+		return -1;
+	}
+	if (ev_probation == NULL && (ev_probation = evtimer_new(master->m_base,
+	    reload_probation_cb, NULL)) == NULL) {
+		log_warnx("reload: out of memory; keeping the running "
+		    "configuration");
+		conf_unref(nc);
+		return -1;
+	}
+	master->m_next = nc;
+	probation_over = 0;
+	log_info("reload: starting %d %s worker%s in %s mode", nc->c_workers,
+	    conf_worker_name(nc->c_worker), nc->c_workers == 1 ? "" : "s",
+	    conf_mode_name(nc->c_mode));
+	if (master_start_workers(nc, master->m_gen + 1) == -1) {
+		reload_abort("cannot make the new workers");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * SIGHUP: read the conf again. A bad one is logged and the running one
  * kept. A good one starts its own workers; reload_check() commits it.
@@ -22,9 +96,8 @@
 void
 reload_start(void)
 {
-	struct conf	*nc, *oc = master->m_conf;
+	struct conf	*nc;
 	char		*cause = NULL;
-	const char	*why = NULL;
 
 	if (master->m_stopping)
 		return;
@@ -40,39 +113,35 @@ reload_start(void)
 		free(cause);
 		return;
 	}
-	if (!conf_same_listen(oc, nc))
-		why = "listen cannot change by reload (that would close the "
-		    "listening sockets): restart porter for that";
-	else if (oc->c_reuseport != nc->c_reuseport)
-		why = "reuseport cannot change by reload: restart porter for "
-		    "that";
-	else if (proc_setup_user(nc->c_user) == -1)
-		why = "bad user";
-	else if (proc_check_worker(nc) == -1)
-		why = "the new workers could not start";
-	if (why != NULL) {
-		log_warnx("reload: %s; keeping the running configuration", why);
-		proc_setup_user(oc->c_user);
-		conf_unref(nc);
-		return;
-	}
-	if (nc->c_relay_threads != oc->c_relay_threads) {
-		log_warnx("reload: relay_threads takes effect at the next "
-		    "start; keeping %d", oc->c_relay_threads);
-		nc->c_relay_threads = oc->c_relay_threads;
-	}
-	if (nc->c_mode == MODE_HANDOFF && handoff_init() == -1) {
-		log_warnx("reload: out of memory; keeping the running "
-		    "configuration");
-		conf_unref(nc);
-		return;
-	}
-	master->m_next = nc;
-	log_info("reload: starting %d %s worker%s in %s mode", nc->c_workers,
-	    conf_worker_name(nc->c_worker), nc->c_workers == 1 ? "" : "s",
-	    conf_mode_name(nc->c_mode));
-	if (master_start_workers(nc, master->m_gen + 1) == -1)
-		reload_abort("cannot make the new workers");
+	(void)reload_begin(nc);
+}
+
+/*
+ * The running generation keeps dying: go back to the configuration the
+ * last reload replaced, if there is one. Returns 0 if that is under way;
+ * -1 if there is nothing to go back to.
+ */
+int
+reload_rollback(void)
+{
+	struct conf	*pc = master->m_prev;
+
+	if (pc == NULL || master->m_stopping || master->m_next != NULL)
+		return -1;
+	master->m_prev = NULL;		/* once: no ping-pong */
+	log_warnx("rolling back to the configuration before the last "
+	    "reload (generation %u's)", master->m_gen - 1);
+	if (reload_begin(pc) == -1)
+		return -1;
+	rolling_back = 1;
+	return 0;
+}
+
+/* A reload (or a rollback) is under way. */
+int
+reload_pending(void)
+{
+	return master->m_next != NULL;
 }
 
 /* What changes with the conf beyond the workers: the master's own parts. */
@@ -116,7 +185,7 @@ reload_check(void)
 {
 	struct conf	*oc = master->m_conf, *nc = master->m_next;
 	struct worker	*w, *old[PORTER_MAX_WORKERS];
-	int		 i, n = 0;
+	int		 i, n = 0, rolled = rolling_back;
 
 	if (nc == NULL)
 		return;
@@ -126,10 +195,26 @@ reload_check(void)
 		    w->w_state != WS_READY)
 			return;			/* not all up yet */
 	}
+	/* All up: they must stay up for the probation, serving nobody yet. */
+	if (!probation_over && nc->c_reload_probation > 0) {
+		if (!evtimer_pending(ev_probation, NULL)) {
+			log_info("reload: new workers ready; on probation for "
+			    "%d ms", nc->c_reload_probation);
+			timer_arm(ev_probation, nc->c_reload_probation);
+		}
+		return;
+	}
+	evtimer_del(ev_probation);
 	master->m_conf = nc;
 	master->m_next = NULL;
 	master->m_gen++;
 	reload_master(oc, nc);
+	/* What to go back to if this one fails later; not after a rollback. */
+	if (master->m_prev != NULL)
+		conf_unref(master->m_prev);
+	master->m_prev = rolling_back ? NULL : conf_ref(oc);
+	rolling_back = 0;
+	master_reload_done(1);
 
 	/* Retiring may remove a worker from the table: work on a copy. */
 	for (i = 0; i < master->m_nworkers; i++) {
@@ -139,8 +224,8 @@ reload_check(void)
 	}
 	for (i = 0; i < n; i++)
 		master_retire(old[i], 1);
-	log_info("reload: done; %d old worker%s finishing", n,
-	    n == 1 ? "" : "s");
+	log_info("%s: done; %d old worker%s finishing", rolled ? "rollback" :
+	    "reload", n, n == 1 ? "" : "s");
 	conf_unref(oc);
 	if (nc->c_mode == MODE_PROXY)
 		relay_kick();
@@ -158,8 +243,10 @@ reload_abort(const char *why)
 
 	if (master->m_next == NULL)
 		return;
-	log_warnx("reload failed: %s; keeping the running configuration",
-	    why);
+	evtimer_del(ev_probation);
+	log_warnx("%s failed: %s; keeping the running configuration",
+	    rolling_back ? "rollback" : "reload", why);
+	rolling_back = 0;
 	for (i = 0; i < master->m_nworkers; i++) {
 		w = master->m_workers[i];
 		if (w->w_gen != master->m_gen && !w->w_retiring)
@@ -172,4 +259,16 @@ reload_abort(const char *why)
 	proc_setup_user(master->m_conf->c_user);
 	conf_unref(master->m_next);
 	master->m_next = NULL;
+	master_reload_done(0);
+}
+
+void
+reload_free(void)
+{
+	if (ev_probation != NULL)
+		event_free(ev_probation);
+	ev_probation = NULL;
+	if (master->m_prev != NULL)
+		conf_unref(master->m_prev);
+	master->m_prev = NULL;
 }

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->c_graceful_timeout, 30000);
 	ck_assert_int_eq(c->c_restart_limit, 10);
 	ck_assert_int_eq(c->c_restart_window, 60000);
+	ck_assert_int_eq(c->c_reload_probation, 3000);
+	ck_assert_int_eq(c->c_stop_signal, 0);
 	ck_assert_int_eq(c->c_status_on, 0);
 	ck_assert_str_eq(c->c_user, "nobody");
 	ck_assert_ptr_null(c->c_pidfile);
@@ -172,7 +175,8 @@ START_TEST(test_values)
 	    "listen 127.0.0.1:8080\nlisten *:8081 # two\n"
 	    "workers 3\nbalance least-conn\nidle_timeout 1500ms\n"
 	    "graceful_timeout 2m\nrestart_limit 5 10s\nstatus 127.0.0.1:9100\n"
-	    "pidfile \"/tmp/a b.pid\"\n";
+	    "pidfile \"/tmp/a b.pid\"\nreload_probation 0\n"
+	    "stop_signal sigquit\n";
 	struct conf	*c = conf_new();
 	char		*cause = NULL;
 
@@ -189,6 +193,8 @@ START_TEST(test_values)
 	ck_assert_int_eq(c->c_restart_window, 10000);
 	ck_assert_int_eq(c->c_status_on, 1);
 	ck_assert_str_eq(c->c_pidfile, "/tmp/a b.pid");
+	ck_assert_int_eq(c->c_reload_probation, 0);
+	ck_assert_int_eq(c->c_stop_signal, SIGQUIT);
 	conf_free(c);
 }
 END_TEST
