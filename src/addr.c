@@ -79,3 +79,21 @@ addr_overlaps(const struct addr *a, const struct addr *b)
 	    a4->sin_addr.s_addr == htonl(INADDR_ANY) ||
 	    b4->sin_addr.s_addr == htonl(INADDR_ANY);
 }
+
+/* "1.2.3.4:80" or "[::1]:80", for messages. */
+void
+addr_text(const struct addr *a, char *buf, size_t len)
+{
+	char	host[INET6_ADDRSTRLEN] = "?";
+
+	if (a->a_ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    &a->a_ss)->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%d", host, addr_port(a));
+	} else if (a->a_ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    &a->a_ss)->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%d", host, addr_port(a));
+	} else
+		snprintf(buf, len, "(family %d)", a->a_ss.ss_family);
+}

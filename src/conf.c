@@ -86,6 +86,7 @@ static const struct keyword keywords[] = {
 	{ "reload_probation",	1, 1,  0, conf_duration },
 	{ "restart_limit",	2, 2,  0, conf_restart_limit },
 	{ "reuseport",		1, 1,  0, conf_reuseport },
+	{ "shutdown_delay",	1, 1,  0, conf_duration },
 	{ "status",		1, 1,  0, conf_status },
 	{ "stop_signal",	1, 1,  0, conf_stop_signal },
 	{ "upstream",		1, 1,  1, conf_upstream },
@@ -567,10 +568,12 @@ conf_duration(struct conf_ctx *ctx, int argc, char **argv)
 		dst = &c->c_ready_timeout;
 	else if (strcmp(argv[0], "reload_probation") == 0)
 		dst = &c->c_reload_probation;
+	else if (strcmp(argv[0], "shutdown_delay") == 0)
+		dst = &c->c_shutdown_delay;
 	else
 		dst = &c->c_graceful_timeout;
 	if (ms == 0 && dst != &c->c_graceful_timeout &&
-	    dst != &c->c_reload_probation)
+	    dst != &c->c_reload_probation && dst != &c->c_shutdown_delay)
 		return conf_error(ctx, "%s: must be more than 0", argv[0]);
 	*dst = ms;
 	return 0;

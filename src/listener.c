@@ -211,6 +211,30 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * A socket the service manager passed for a (socket activation), made
+ * ready the way listener_bind makes its own; or -1. It is only ever
+ * closed, never shut down: the manager keeps it for porter's next life.
+ */
+static int
+listener_inherited(const struct addr *a)
+{
+	int	fd, on = 1, fl;
+
+	if ((fd = sd_listen_take(a)) == -1)
+		return -1;
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		log_warn("%s: fd %d", a->a_text, fd);
+		close(fd);
+		return -1;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	log_info("listen %s: the socket passed by the service manager "
+	    "(fd %d)", a->a_text, fd);
+	return fd;
+}
+
+/*
  * Bind the conf's listening sockets (but with shared + reuseport, where
  * each worker slot has its own, made by listener_slot_open).
  */
@@ -219,14 +243,24 @@ listener_open(const struct conf *c, char **cause)
 {
 	int	fd;
 
-	if (c->c_mode == MODE_SHARED && c->c_reuseport)
+	if (c->c_mode == MODE_SHARED && c->c_reuseport) {
+		if (sd_listen_left() > 0) {
+			if (asprintf(cause, "reuseport on: porter binds a "
+			    "socket per worker itself, and cannot use the "
+			    "ones passed in LISTEN_FDS") == -1)
+				*cause = NULL;
+			return -1;
+		}
 		return 0;
+	}
 	for (nlistenfds = 0; nlistenfds < c->c_nlisten; nlistenfds++) {
-		if ((fd = listener_bind(&c->c_listen[nlistenfds], 0, 0,
+		if ((fd = listener_inherited(&c->c_listen[nlistenfds])) ==
+		    -1 && (fd = listener_bind(&c->c_listen[nlistenfds], 0, 0,
 		    cause)) == -1)
 			return -1;
 		listen_fds[nlistenfds] = fd;
 	}
+	sd_listen_drop();
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 #define BACKOFF_MAX	5000
 #define HEALTHY_AFTER	2000	/* ms of life that counts as a good start */
 #define STOP_TIMEOUT	5000	/* ms between SIGTERM and SIGKILL on stop */
+#define SD_STATUS_EVERY	5000	/* ms between STATUS= updates */
 
 struct master		*master;
 
@@ -39,6 +40,8 @@ static struct event	*ev_signal;	/* signalfd: no libevent signal state
 					   for forked workers to inherit */
 static int		 signal_fd = -1;
 static struct event	*ev_stop;	/* graceful_timeout or kill timer */
+static struct event	*ev_delay;	/* shutdown_delay */
+static struct event	*ev_sdstatus;	/* STATUS= to the service manager */
 
 static void	master_spawn(struct worker *);
 static void	master_worker_free(struct worker *);
@@ -49,6 +52,7 @@ static void	master_reap(void);
 static void	master_replace(struct worker *, const char *);
 static void	master_replace_now(struct worker *);
 static void	master_ask_stop(struct worker *, const char *);
+static void	master_sd_update(void);
 
 static const char *state_names[] = { "idle", "starting", "ready",
     "draining" };
@@ -331,6 +335,7 @@ master_worker_ready(struct worker *w)
 		    (long)w->w_pid, w->w_port);
 	else
 		log_info("worker %d (pid %ld) ready", w->w_id, (long)w->w_pid);
+	master_sd_update();
 	if (master->m_stopping == 2)
 		master_ask_stop(w, "graceful stop");
 	else if (w->w_gen != master->m_gen)
@@ -714,6 +719,84 @@ master_give_up(void)
 	master_stop(1, "restart limit");
 }
 
+/* Workers of the running generation ready for connections. */
+int
+master_ready_count(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < master->m_nworkers; i++)
+		if (master_worker_usable(master->m_workers[i], NULL))
+			n++;
+	return n;
+}
+
+/* Whether porter takes traffic: accepting, with a ready worker. */
+int
+master_is_ready(const char **why)
+{
+	*why = NULL;
+	if (master->m_stopping)
+		*why = "stopping";
+	else if (master->m_delaying)
+		*why = "shutdown_delay: stopping soon";
+	else if (master_ready_count() == 0)
+		*why = "no worker is ready";
+	return *why == NULL;
+}
+
+/* One line for the service manager's STATUS=. */
+static const char *
+master_sd_status(void)
+{
+	static char	buf[160];
+
+	snprintf(buf, sizeof(buf), "%s mode, %d/%d workers ready, %u "
+	    "connection%s%s", conf_mode_name(master->m_conf->c_mode),
+	    master_ready_count(), master->m_conf->c_workers, master_load(),
+	    master_load() == 1 ? "" : "s", master->m_next != NULL ?
+	    ", reloading" : "");
+	return buf;
+}
+
+/* The first time every worker is ready: READY=1. Then STATUS= only. */
+static void
+master_sd_update(void)
+{
+	if (!sd_notifying() || master->m_stopping)
+		return;
+	if (!master->m_sd_ready &&
+	    master_ready_count() < master->m_conf->c_workers) {
+		sd_notify("STATUS=starting: %s", master_sd_status());
+		return;
+	}
+	sd_notify("%sSTATUS=%s", master->m_sd_ready ? "" : "READY=1\n",
+	    master_sd_status());
+	master->m_sd_ready = 1;
+}
+
+static void
+master_sd_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (master->m_stopping)
+		return;
+	if (master->m_sd_ready)
+		sd_notify("STATUS=%s", master_sd_status());
+	timer_arm(ev_sdstatus, SD_STATUS_EVERY);
+}
+
+/* SIGHUP or a rollback: the manager shows "reloading" until READY=1. */
+void
+master_sd_reloading(void)
+{
+	if (master->m_sd_ready)
+		sd_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+		    sd_monotonic_usec());
+}
+
 /*
  * A reload or rollback has ended. committed: its workers took over from
  * those that had hit restart_limit, and the count starts again.
@@ -722,6 +805,8 @@ master_give_up(void)
 void
 master_reload_done(int committed)
 {
+	if (master->m_sd_ready)
+		sd_notify("READY=1\nSTATUS=%s", master_sd_status());
 	if (!master->m_giveup_held)
 		return;
 	master->m_giveup_held = 0;
@@ -1038,6 +1123,10 @@ master_stop(int how, const char *why)
 		return;
 	log_info("%s stop (%s)", how == 1 ? "fast" : "graceful", why);
 	master->m_stopping = how;
+	master->m_delaying = 0;
+	evtimer_del(ev_delay);
+	sd_notify("STOPPING=1\nSTATUS=%s stop", how == 1 ? "fast" :
+	    "graceful");
 	if (master->m_next != NULL)
 		reload_abort("stopping");
 	listener_close_all();
@@ -1121,6 +1210,41 @@ master_scale(int delta)
 }
 
 static void
+master_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	master_stop(master->m_delaying, "shutdown_delay is over");
+}
+
+/*
+ * SIGTERM, SIGINT, SIGQUIT. With shutdown_delay, porter first says it is
+ * not ready (/readyz 503, STOPPING=1) and goes on serving for that long,
+ * so that a balancer in front (a Kubernetes Service) stops sending before
+ * porter stops accepting. A second signal meanwhile stops at once.
+ */
+static void
+master_stop_after_delay(int how, int sig)
+{
+	int	delay = master->m_conf->c_shutdown_delay;
+
+	if (master->m_stopping || master->m_delaying || delay == 0) {
+		if (master->m_delaying > how)
+			how = master->m_delaying;
+		master_stop(how, strsignal(sig));
+		return;
+	}
+	master->m_delaying = how;
+	log_info("%s: shutdown_delay: not ready any more, serving %d ms "
+	    "before the %s stop", strsignal(sig), delay, how == 1 ? "fast" :
+	    "graceful");
+	sd_notify("STOPPING=1\nSTATUS=shutdown_delay: serving %d ms before "
+	    "stopping", delay);
+	timer_arm(ev_delay, delay);
+}
+
+static void
 master_signal(int sig)
 {
 	switch (sig) {
@@ -1129,10 +1253,10 @@ master_signal(int sig)
 		break;
 	case SIGTERM:
 	case SIGINT:
-		master_stop(1, strsignal(sig));
+		master_stop_after_delay(1, sig);
 		break;
 	case SIGQUIT:
-		master_stop(2, strsignal(sig));
+		master_stop_after_delay(2, sig);
 		break;
 	case SIGHUP:
 		reload_start();
@@ -1238,6 +1362,8 @@ master_free(void)
 	event_free(ev_signal);
 	close(signal_fd);
 	event_free(ev_stop);
+	event_free(ev_delay);
+	event_free(ev_sdstatus);
 	if (master->m_conf->c_pidfile != NULL)
 		unlink(master->m_conf->c_pidfile);
 	conf_unref(master->m_conf);
@@ -1258,6 +1384,7 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 
 	if ((master = calloc(1, sizeof(*master))) == NULL)
 		fatal("calloc");
+	sd_init();
 	master->m_conf = conf_ref(c);
 	master->m_confpath = confpath;
 	master->m_overrides = *o;
@@ -1296,8 +1423,12 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	}
 	master_signals();
 	if ((ev_stop = evtimer_new(master->m_base, master_stop_timer_cb,
-	    NULL)) == NULL)
+	    NULL)) == NULL || (ev_delay = evtimer_new(master->m_base,
+	    master_delay_cb, NULL)) == NULL || (ev_sdstatus =
+	    evtimer_new(master->m_base, master_sd_status_cb, NULL)) == NULL)
 		fatalx("evtimer_new failed");
+	if (sd_notifying())
+		timer_arm(ev_sdstatus, SD_STATUS_EVERY);
 	/* After the signal mask: the threads inherit it, as signalfd needs. */
 	if (relay_threads_start(c->c_relay_threads) == -1)
 		fatal("cannot start %d relay threads", c->c_relay_threads);

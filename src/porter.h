@@ -85,6 +85,7 @@ struct conf {
 	int			 c_ready_timeout;
 	int			 c_reload_probation; /* a new generation's trial */
 	int			 c_stop_signal;	/* 0: the worker kind's own */
+	int			 c_shutdown_delay; /* still serving, not ready */
 	int			 c_relay_threads;	/* proxy mode; 0: none */
 	int			 c_restart_limit;
 	int			 c_restart_window;
@@ -323,6 +324,9 @@ struct master {
 	struct conf		*m_next;	/* reload under way: its conf */
 	struct conf		*m_prev;	/* what the last reload replaced */
 	int			 m_giveup_held;	/* restart_limit hit in a reload */
+	int			 m_delaying;	/* in shutdown_delay: the stop
+						   to come (1 fast, 2 graceful) */
+	int			 m_sd_ready;	/* READY=1 sent */
 	struct overrides	 m_overrides;
 };
 extern struct master	*master;
@@ -337,6 +341,9 @@ void		 master_worker_ready(struct worker *);
 int		 master_start_workers(struct conf *, unsigned int);
 void		 master_retire(struct worker *, int);
 void		 master_reload_done(int);
+int		 master_ready_count(void);
+int		 master_is_ready(const char **);
+void		 master_sd_reloading(void);
 void		 master_update_accepting(void);
 unsigned int	 master_load(void);
 int		 master_count_fds(void);
@@ -472,5 +479,15 @@ int	addr_port(const struct addr *);
 void	addr_set_port(struct addr *, int);
 int	addr_eq(const struct addr *, const struct addr *);
 int	addr_overlaps(const struct addr *, const struct addr *);
+void	addr_text(const struct addr *, char *, size_t);
+
+/* sd.c */
+void	sd_init(void);
+int	sd_notifying(void);
+void	sd_notify(const char *, ...) __printflike(1, 2);
+unsigned long long sd_monotonic_usec(void);
+int	sd_listen_take(const struct addr *);
+int	sd_listen_left(void);
+void	sd_listen_drop(void);
 
 #endif /* PORTER_H */

@@ -106,14 +106,17 @@ reload_start(void)
 		return;
 	}
 	log_info("reload: reading %s", master->m_confpath);
+	master_sd_reloading();
 	if ((nc = conf_read(master->m_confpath, &master->m_overrides,
 	    &cause)) == NULL) {
 		log_warnx("reload: %s; keeping the running configuration",
 		    cause ? cause : "bad configuration");
 		free(cause);
+		master_reload_done(0);
 		return;
 	}
-	(void)reload_begin(nc);
+	if (reload_begin(nc) == -1 && master->m_next == NULL)
+		master_reload_done(0);
 }
 
 /*
@@ -131,6 +134,7 @@ reload_rollback(void)
 	master->m_prev = NULL;		/* once: no ping-pong */
 	log_warnx("rolling back to the configuration before the last "
 	    "reload (generation %u's)", master->m_gen - 1);
+	master_sd_reloading();
 	if (reload_begin(pc) == -1)
 		return -1;
 	rolling_back = 1;

@@ -278,15 +278,29 @@ status_serve(struct status_conn *sc)
 	int		 head = sc->sc_parser.method == HTTP_HEAD;
 
 	evbuffer_drain(b, evbuffer_get_length(b));
-	if (len == 7 && memcmp(sc->sc_path, "/status", 7) == 0) {
+	if (len == 8 && memcmp(sc->sc_path, "/healthz", 8) == 0) {
+		/* Answered from the master's loop: it turns. */
+		evbuffer_add_printf(b, "ok\n");
+		type = "text/plain";
+	} else if (len == 7 && memcmp(sc->sc_path, "/readyz", 7) == 0) {
+		const char	*why;
+
+		if (!master_is_ready(&why)) {
+			evbuffer_add_printf(b, "not ready: %s\n", why);
+			status_reply(sc, 503, "text/plain", b, head);
+			return;
+		}
+		evbuffer_add_printf(b, "ready\n");
+		type = "text/plain";
+	} else if (len == 7 && memcmp(sc->sc_path, "/status", 7) == 0) {
 		status_json(b);
 		type = "application/json";
 	} else if (len == 8 && memcmp(sc->sc_path, "/metrics", 8) == 0) {
 		status_metrics(b);
 		type = "text/plain; version=0.0.4";
 	} else {
-		evbuffer_add_printf(b, "Not Found (try /status or "
-		    "/metrics)\n");
+		evbuffer_add_printf(b, "Not Found (try /status, /metrics, "
+		    "/healthz or /readyz)\n");
 		status_reply(sc, 404, "text/plain", b, head);
 		return;
 	}

@@ -121,6 +121,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->c_restart_window, 60000);
 	ck_assert_int_eq(c->c_reload_probation, 3000);
 	ck_assert_int_eq(c->c_stop_signal, 0);
+	ck_assert_int_eq(c->c_shutdown_delay, 0);
 	ck_assert_int_eq(c->c_status_on, 0);
 	ck_assert_str_eq(c->c_user, "nobody");
 	ck_assert_ptr_null(c->c_pidfile);
@@ -176,7 +177,7 @@ START_TEST(test_values)
 	    "workers 3\nbalance least-conn\nidle_timeout 1500ms\n"
 	    "graceful_timeout 2m\nrestart_limit 5 10s\nstatus 127.0.0.1:9100\n"
 	    "pidfile \"/tmp/a b.pid\"\nreload_probation 0\n"
-	    "stop_signal sigquit\n";
+	    "stop_signal sigquit\nshutdown_delay 5s\n";
 	struct conf	*c = conf_new();
 	char		*cause = NULL;
 
@@ -195,6 +196,7 @@ START_TEST(test_values)
 	ck_assert_str_eq(c->c_pidfile, "/tmp/a b.pid");
 	ck_assert_int_eq(c->c_reload_probation, 0);
 	ck_assert_int_eq(c->c_stop_signal, SIGQUIT);
+	ck_assert_int_eq(c->c_shutdown_delay, 5000);
 	conf_free(c);
 }
 END_TEST
