@@ -58,11 +58,12 @@ reloads() {
 }
 
 # wrk_start NAME [WRK OPTIONS...]: one thread, 8 connections, in the
-# background until wrk_stop (90 s at most).
+# background until wrk_stop (90 s at most). A request unanswered in 5 s
+# is a timeout (wrk's default, 2 s, is met on a loaded machine).
 wrk_start() {
 	local name=$1
 	shift
-	wrk -t1 -c8 -d90s "$@" "http://127.0.0.1:$LPORT/" \
+	wrk -t1 -c8 -d90s --timeout 5s "$@" "http://127.0.0.1:$LPORT/" \
 	    > "$WORK/wrk.$name" 2>&1 &
 	WRK_PID=$!
 	WRK_NAME=$name
