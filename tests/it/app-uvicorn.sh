@@ -46,7 +46,7 @@ ready_pids() {
 
 # --- proxy mode: uvicorn --port $PORT -------------------------------------
 UPROXY="exec $PY -m uvicorn"' --port $PORT'" --no-access-log --app-dir $APPS"
-write_conf "workers 2" "mode proxy" "worker $UPROXY asgi_app:app" \
+write_conf "workers 2" "mode proxy" "ready_timeout 30s" "worker $UPROXY asgi_app:app" \
     "graceful_timeout 60s" "reload_probation 500ms"
 start_porter
 wait_for 'both_served 4' || fail "proxy: workers served: $SEEN"
@@ -169,12 +169,14 @@ kill9_worker 1
 wait_for 'both_served 4' || fail "after kill -9: workers served: $SEEN"
 ok "proxy: kill -9 of a worker: 2 ready in $KILL9_MS ms, no stray"
 
-# Bad reloads under wrk, with the default probation (3 s): to an app
-# that cannot be imported (uvicorn exits before it listens), and to one
-# that comes up, is ready, and exits 2 s later. Both fail; the old
-# workers never stop serving.
+# Bad reloads under wrk: to an app that cannot be imported (uvicorn
+# exits before it listens), and to one that comes up, is ready, and exits
+# 2 s after its import. Both fail; the old workers never stop serving.
+# The probation is 15 s here: a probation ends early when a worker dies
+# (it costs nothing then), and the default 3 s is a guess that a loaded
+# machine can beat (see app-gunicorn.sh).
 cp "$WORK/porter.conf" "$WORK/good.conf"
-conf_set reload_probation
+conf_set reload_probation 15s
 before=$(worker_pids | sort | tr '\n' ' ')
 wrk_start bad -H "Connection: close"
 conf_set worker "$UPROXY asgi_app:nosuchapp"
@@ -219,7 +221,7 @@ ok "proxy: porter -s stop: none of its $STOP_PIDS processes left, no app process
 # ("stopped by signal 15", 37 requests in 12 s, 8 timeouts). So: the
 # app's READY=1 (ready_check notify), sent once its startup is done.
 USHARED="exec $PY -m uvicorn --fd 3 --no-access-log --app-dir $APPS"
-write_conf "workers 2" "mode shared" "worker $USHARED asgi_app:app" \
+write_conf "workers 2" "mode shared" "ready_timeout 30s" "worker $USHARED asgi_app:app" \
     "ready_check notify" "env APP_NOTIFY=1" "reload_probation 500ms" \
     "graceful_timeout 30s"
 start_porter
