@@ -209,6 +209,7 @@ ok "proxy: ready_check http /health: ready_by http, after the import ($ms ms)"
 cp "$WORK/porter.conf" "$WORK/good.conf"
 conf_env
 conf_set worker "$GPROXY wsgi_app:nosuchapp"
+wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
 before=$(worker_pids | sort | tr '\n' ' ')
 wrk_start badhttp -H "Connection: close"
 kill -HUP "$(master_pid)"
