@@ -11,6 +11,8 @@
 # gunicorn's quick stop), a generation that dies after its probation is
 # rolled back, and readiness by HTTP (ready_check http) and by gunicorn's
 # own sd_notify (ready_check notify, shared mode).
+# Python apps start slowly on a loaded machine: longer waits (upper bounds).
+WAIT_TIMEOUT=${WAIT_TIMEOUT:-40}
 . "${srcdir:-.}/tests/lib.sh"
 . "${srcdir:-.}/tests/apps/pyapps.sh"
 
@@ -139,6 +141,15 @@ grep -q "is held by a process" "$WORK/porter.log" &&
     fail "a port was held after kill -9"
 wait_for 'both_served 4' || fail "after kill -9: workers served: $SEEN"
 ok "proxy: kill -9 of an arbiter: its group ($KILL9_GROUP) gone, 2 ready in $KILL9_MS ms, no stray"
+
+# porter's stop: nothing of the app outlives it. Then a fresh porter for
+# the rest (start_porter gives porter 300 s of life, which a loaded
+# machine can use up).
+stop_clean
+ok "proxy: porter -s stop: none of its $STOP_PIDS processes left, no app process"
+write_conf "workers 2" "mode proxy" "ready_timeout 30s" "worker $GPROXY wsgi_app:app" \
+    "graceful_timeout 60s" "reload_probation 500ms"
+start_porter
 
 # A reload to an app that cannot load: gunicorn's arbiter binds its port
 # (porter's connect probe is answered), then its worker fails to import

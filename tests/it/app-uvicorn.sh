@@ -12,6 +12,8 @@
 # after it came up keep the old workers serving with 0 errors, readiness
 # by HTTP. Shared mode: readiness by sd_notify (the one line an ASGI app
 # needs, in tests/apps/asgi_app.py).
+# Python apps start slowly on a loaded machine: longer waits (upper bounds).
+WAIT_TIMEOUT=${WAIT_TIMEOUT:-40}
 . "${srcdir:-.}/tests/lib.sh"
 . "${srcdir:-.}/tests/apps/pyapps.sh"
 
@@ -168,6 +170,15 @@ wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
 kill9_worker 1
 wait_for 'both_served 4' || fail "after kill -9: workers served: $SEEN"
 ok "proxy: kill -9 of a worker: 2 ready in $KILL9_MS ms, no stray"
+
+# porter's stop: nothing of the app outlives it. Then a fresh porter for
+# the rest (start_porter gives porter 300 s of life, which a loaded
+# machine can use up).
+stop_clean
+ok "proxy: porter -s stop: none of its $STOP_PIDS processes left, no app process"
+write_conf "workers 2" "mode proxy" "ready_timeout 30s" "worker $UPROXY asgi_app:app" \
+    "graceful_timeout 60s" "reload_probation 500ms"
+start_porter
 
 # Bad reloads under wrk: to an app that cannot be imported (uvicorn
 # exits before it listens), and to one that comes up, is ready, and exits
