@@ -52,6 +52,7 @@ static int	conf_max_connections(struct conf_ctx *, int, char **);
 static int	conf_mode(struct conf_ctx *, int, char **);
 static int	conf_pidfile(struct conf_ctx *, int, char **);
 static int	conf_proxy_protocol(struct conf_ctx *, int, char **);
+static int	conf_ready_check(struct conf_ctx *, int, char **);
 static int	conf_relay_threads(struct conf_ctx *, int, char **);
 static int	conf_relay_threads_auto(void);
 static int	conf_restart_limit(struct conf_ctx *, int, char **);
@@ -81,6 +82,7 @@ static const struct keyword keywords[] = {
 	{ "mode",		1, 1,  0, conf_mode },
 	{ "pidfile",		1, 1,  0, conf_pidfile },
 	{ "proxy_protocol",	1, 1,  0, conf_proxy_protocol },
+	{ "ready_check",	1, 2,  0, conf_ready_check },
 	{ "ready_timeout",	1, 1,  0, conf_duration },
 	{ "relay_threads",	1, 1,  0, conf_relay_threads },
 	{ "reload_probation",	1, 1,  0, conf_duration },
@@ -100,6 +102,8 @@ static const struct keyword keywords[] = {
 static const char *mode_names[] = { "proxy", "handoff", "shared" };
 static const char *balance_names[] = { "round-robin", "least-conn" };
 static const char *worker_names[] = { "builtin", "exec", "node" };
+static const char *ready_check_names[] = { "default", "connect", "http",
+    "notify" };
 
 const char *
 conf_mode_name(enum mode m)
@@ -117,6 +121,12 @@ const char *
 conf_worker_name(enum worker_kind k)
 {
 	return worker_names[k];
+}
+
+const char *
+conf_ready_check_name(enum ready_check r)
+{
+	return ready_check_names[r];
 }
 
 static int
@@ -220,6 +230,7 @@ conf_free(struct conf *c)
 	conf_free_argv(c->c_worker_argv);
 	free(c->c_user);
 	free(c->c_pidfile);
+	free(c->c_ready_path);
 	for (i = 0; i < c->c_nenv; i++)
 		free(c->c_env[i]);
 	free(c->c_env);
@@ -662,6 +673,48 @@ conf_signal_name(int sig)
 	return "?";
 }
 
+/*
+ * ready_check connect | http PATH | notify. PATH goes into a request line
+ * as it is: a path of printable characters, no blanks.
+ */
+static int
+conf_ready_check(struct conf_ctx *ctx, int argc, char **argv)
+{
+	struct conf	*c = ctx->conf;
+	const char	*p;
+	char		*path = NULL;
+	int		 k;
+
+	k = conf_lookup(ready_check_names, nitems(ready_check_names), argv[1]);
+	if (k <= READY_CHECK_DEFAULT)
+		return conf_error(ctx, "ready_check: expected connect, http "
+		    "PATH or notify, not \"%s\"", argv[1]);
+	if (k != READY_CHECK_HTTP && argc != 2)
+		return conf_error(ctx, "ready_check: %s takes no argument",
+		    argv[1]);
+	if (k == READY_CHECK_HTTP) {
+		if (argc != 3)
+			return conf_error(ctx, "ready_check: http needs a "
+			    "PATH, e.g. ready_check http /healthz");
+		if (argv[2][0] != '/')
+			return conf_error(ctx, "ready_check: http: the PATH "
+			    "must start with /, not \"%s\"", argv[2]);
+		for (p = argv[2]; *p != '\0'; p++)
+			if ((unsigned char)*p <= ' ' || *p == 0x7f)
+				return conf_error(ctx, "ready_check: http: "
+				    "blank or control character in the PATH");
+		if (strlen(argv[2]) > 1024)
+			return conf_error(ctx, "ready_check: http: the PATH "
+			    "is longer than 1024 bytes");
+		if ((path = strdup(argv[2])) == NULL)
+			return conf_error(ctx, "out of memory");
+	}
+	free(c->c_ready_path);
+	c->c_ready_path = path;
+	c->c_ready_check = (enum ready_check)k;
+	return 0;
+}
+
 static int
 conf_user(struct conf_ctx *ctx, int argc, char **argv)
 {
@@ -680,7 +733,7 @@ conf_user(struct conf_ctx *ctx, int argc, char **argv)
 /* Variables porter sets for its workers (proc.c): no env line may. */
 static const char *env_reserved[] = {
 	"LISTEN_FDS", "LISTEN_PID", "NODE_CHANNEL_FD",
-	"NODE_CHANNEL_SERIALIZATION_MODE", "PORT",
+	"NODE_CHANNEL_SERIALIZATION_MODE", "NOTIFY_SOCKET", "PORT",
 };
 
 /*
@@ -1068,6 +1121,21 @@ conf_check(struct conf *c, char **cause)
 			    (int)len, ref, c->c_worker_argv[i],
 			    conf_mode_name(c->c_mode));
 		}
+	}
+	if (c->c_ready_check != READY_CHECK_DEFAULT) {
+		ctx.line = conf_kwline(c, "ready_check");
+		if (c->c_worker == WORKER_BUILTIN)
+			return conf_error(&ctx, "ready_check is for exec and "
+			    "node workers: the built-in worker reports its "
+			    "readiness itself");
+		if (c->c_mode != MODE_PROXY &&
+		    c->c_ready_check != READY_CHECK_NOTIFY)
+			return conf_error(&ctx, "ready_check %s needs each "
+			    "worker's own port, which only proxy mode gives; "
+			    "in %s mode any worker could answer on the shared "
+			    "port: use ready_check notify",
+			    conf_ready_check_name(c->c_ready_check),
+			    conf_mode_name(c->c_mode));
 	}
 	if (c->c_reuseport && c->c_mode != MODE_SHARED) {
 		ctx.line = conf_kwline(c, "reuseport");

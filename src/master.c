@@ -33,6 +33,8 @@
 #define HEALTHY_AFTER	2000	/* ms of life that counts as a good start */
 #define STOP_TIMEOUT	5000	/* ms between SIGTERM and SIGKILL on stop */
 #define SD_STATUS_EVERY	5000	/* ms between STATUS= updates */
+#define GROUP_WAIT	2000	/* ms a restart waits for a dead group */
+#define GROUP_POLL	20
 
 struct master		*master;
 
@@ -322,19 +324,21 @@ master_ask_stop(struct worker *w, const char *why)
 	master_kill(w, master_graceful_signal(w), why);
 }
 
-/* The worker takes connections from now on. */
+/* The worker takes connections from now on; how: what showed it. */
 void
-master_worker_ready(struct worker *w)
+master_worker_ready(struct worker *w, enum ready_by how)
 {
 	if (w->w_state != WS_STARTING)
 		return;
 	evtimer_del(w->w_timer);
+	w->w_ready_by = how;
 	master_worker_set_state(w, WS_READY);
 	if (w->w_mode == MODE_PROXY)
-		log_info("worker %d (pid %ld) ready on port %d", w->w_id,
-		    (long)w->w_pid, w->w_port);
+		log_info("worker %d (pid %ld) ready on port %d (%s)", w->w_id,
+		    (long)w->w_pid, w->w_port, ready_how(w, how));
 	else
-		log_info("worker %d (pid %ld) ready", w->w_id, (long)w->w_pid);
+		log_info("worker %d (pid %ld) ready (%s)", w->w_id,
+		    (long)w->w_pid, ready_how(w, how));
 	master_sd_update();
 	if (master->m_stopping == 2)
 		master_ask_stop(w, "graceful stop");
@@ -416,7 +420,10 @@ master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 		master_worker_load(w, &m);
 		break;
 	case IPC_PORTER_READY:
-		master_worker_ready(w);
+		/* A Node script's word does not overrule its ready_check. */
+		if (w->w_kind == WORKER_BUILTIN ||
+		    w->w_conf->c_ready_check == READY_CHECK_DEFAULT)
+			master_worker_ready(w, READY_REPORT);
 		break;
 	default:
 		log_debug("worker %d: ignoring %.*s", w->w_id,
@@ -517,6 +524,18 @@ master_spawn(struct worker *w)
 	const int	*lfds = NULL;
 	pid_t		 pid;
 
+	/*
+	 * The killed rest of the last process's group may still hold its
+	 * port (an nginx worker): wait a moment until it is gone (porter,
+	 * their subreaper, reaps them), not onto another port.
+	 */
+	if (w->w_oldgrp > 0 && kill(-w->w_oldgrp, 0) == 0 &&
+	    clock_ms() < w->w_oldgrp_until) {
+		timer_arm(w->w_timer, GROUP_POLL);
+		return;
+	}
+	w->w_oldgrp = 0;
+
 	if (w->w_mode == MODE_PROXY && proc_port(w) == -1) {
 		log_warnx("worker %d: no free port in the worker_ports range",
 		    w->w_id);
@@ -580,7 +599,7 @@ master_worker_new(struct conf *c, int id, unsigned int gen)
 	w->w_conf = conf_ref(c);
 	w->w_kind = c->c_worker;
 	w->w_mode = c->c_mode;
-	w->w_execfd = w->w_probefd = -1;
+	w->w_execfd = -1;
 	w->w_timer = evtimer_new(master->m_base, master_worker_timer_cb, w);
 	if (w->w_timer == NULL)
 		goto fail;
@@ -970,10 +989,14 @@ master_exited(struct worker *w, int status)
 	w->w_killsig = 0;
 	w->w_killwhy = NULL;
 	w->w_stop_held = NULL;
-	/* What it forked does not outlive it (nor keep its port). */
-	if (kill(-w->w_pid, SIGKILL) == 0)
+	/* What it forked does not outlive it (nor keep its port): the
+	 * restart waits until it is gone (master_spawn). */
+	if (kill(-w->w_pid, SIGKILL) == 0) {
 		log_info("worker %d: killed what was left of its process group",
 		    w->w_id);
+		w->w_oldgrp = w->w_pid;
+		w->w_oldgrp_until = clock_ms() + GROUP_WAIT;
+	}
 	proc_forget(w);
 	if (w->w_chan != NULL) {
 		channel_free(w->w_chan);

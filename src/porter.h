@@ -59,6 +59,13 @@ enum worker_kind {
 	WORKER_NODE,
 };
 
+enum ready_check {
+	READY_CHECK_DEFAULT = 0,	/* proxy: connect; else: once exec'd */
+	READY_CHECK_CONNECT,		/* its port accepts */
+	READY_CHECK_HTTP,		/* GET c_ready_path answers 2xx */
+	READY_CHECK_NOTIFY,		/* it sends READY=1 (sd_notify) */
+};
+
 struct addr {
 	struct sockaddr_storage	a_ss;
 	socklen_t		a_len;
@@ -86,6 +93,8 @@ struct conf {
 	int			 c_reload_probation; /* a new generation's trial */
 	int			 c_stop_signal;	/* 0: the worker kind's own */
 	int			 c_shutdown_delay; /* still serving, not ready */
+	enum ready_check	 c_ready_check;	/* exec and node workers */
+	char			*c_ready_path;	/* ready_check http PATH */
 	int			 c_relay_threads;	/* proxy mode; 0: none */
 	int			 c_restart_limit;
 	int			 c_restart_window;
@@ -148,6 +157,7 @@ const char	*conf_mode_name(enum mode);
 const char	*conf_balance_name(enum balance_kind);
 const char	*conf_worker_name(enum worker_kind);
 const char	*conf_signal_name(int);
+const char	*conf_ready_check_name(enum ready_check);
 
 /* balance.c */
 struct worker;
@@ -252,6 +262,14 @@ __dead void	worker_main(int, int, enum mode, int, const struct conf *);
 __dead void	worker_exec_main(void);
 
 /* master.c */
+enum ready_by {
+	READY_NONE = 0,		/* not ready (yet) */
+	READY_REPORT,		/* the built-in worker said so on its channel */
+	READY_STARTED,		/* exec'd; nothing else checked */
+	READY_CONNECT,		/* its port accepted */
+	READY_HTTP,		/* its ready_check URL answered 2xx */
+	READY_NOTIFY,		/* it sent READY=1 */
+};
 enum worker_state {
 	WS_IDLE = 0,		/* no process: waiting for (re)start */
 	WS_STARTING,		/* forked, not ready yet */
@@ -276,8 +294,9 @@ struct worker {
 	struct addr		 w_addr;	/* the same, as an address */
 	int			 w_execfd;	/* exec-failure pipe */
 	struct event		*w_execev;
-	int			 w_probefd;	/* proxy: is the port up yet */
-	struct event		*w_probeev;
+	struct ready		*w_ready;	/* ready.c: its checks and
+						   NOTIFY_SOCKET, or NULL */
+	enum ready_by		 w_ready_by;	/* how it was judged ready */
 	unsigned int		 w_active;	/* live connections */
 	uint64_t		 w_accepted;
 	uint64_t		 w_accepted_base; /* before this process (shared) */
@@ -289,6 +308,9 @@ struct worker {
 	int			 w_killsig;	/* porter's last signal to it */
 	const char		*w_killwhy;	/* and why */
 	uint64_t		 w_started;	/* ms (clock_ms) */
+	pid_t			 w_oldgrp;	/* the last process's group, while
+						   what is left of it dies */
+	uint64_t		 w_oldgrp_until; /* ms: waited for no longer */
 	struct event		*w_timer;	/* back-off, ready wait, grace */
 	struct handoff_worker	*w_handoff;	/* handoff mode's, or NULL */
 	struct log_limit	 w_lim_msg;	/* its bad messages */
@@ -337,7 +359,7 @@ void		 master_kill(struct worker *, int, const char *);
 int		 master_worker_usable(const struct worker *, void *);
 int		 master_worker_port(const struct worker *);
 int		 master_knows_active(const struct worker *);
-void		 master_worker_ready(struct worker *);
+void		 master_worker_ready(struct worker *, enum ready_by);
 int		 master_start_workers(struct conf *, unsigned int);
 void		 master_retire(struct worker *, int);
 void		 master_reload_done(int);
@@ -372,6 +394,18 @@ int		 proc_port(struct worker *);
 void		 proc_reap_orphans(void);
 pid_t		 proc_spawn(struct worker *, int, const int *, int);
 void		 proc_forget(struct worker *);
+
+/* ready.c */
+#define READY_NOTICE_MAX	128	/* bytes of STATUS= kept */
+struct ready;
+int		 ready_open(struct worker *);
+const char	*ready_notify_name(const struct worker *);
+void		 ready_started(struct worker *);
+void		 ready_forget(struct worker *);
+const char	*ready_by_name(enum ready_by);
+const char	*ready_how(const struct worker *, enum ready_by);
+const char	*ready_notice(const struct worker *);
+int		 ready_http_status(const char *, size_t);
 
 /* listener.c */
 typedef void (*listener_accept_fn)(int, struct sockaddr *, socklen_t,

@@ -1,8 +1,7 @@
 /*
  * proc.c: making worker processes. fork(), the child's descriptors and
- * environment, exec for foreign workers, the privilege drop, and finding
- * out when an exec'd worker is up: its exec went through and, in proxy
- * mode, its port accepts connections.
+ * environment, exec for foreign workers, the privilege drop, and whether
+ * the exec went through (then ready.c judges when the worker is ready).
  */
 #include "config.h"
 
@@ -31,7 +30,6 @@
 
 #include "porter.h"
 
-#define PROBE_INTERVAL	100	/* ms between connect attempts */
 #define PROC_ENV_OWN	8	/* variables porter sets for a worker */
 
 static uid_t	proc_uid;
@@ -40,10 +38,6 @@ static int	proc_drop;	/* become proc_uid/proc_gid in the child */
 static char	proc_user[64];
 
 static void	proc_exec_cb(evutil_socket_t, short, void *);
-static void	proc_probe_cb(evutil_socket_t, short, void *);
-static void	proc_probe_timer_cb(evutil_socket_t, short, void *);
-static void	proc_probe_later(struct worker *);
-static void	proc_probe(struct worker *);
 
 /* Workers started by root run as user; the check happens once, here. */
 int
@@ -371,8 +365,8 @@ proc_port(struct worker *w)
 	    master->m_nworkers : w->w_conf->c_workers);
 	for (k = -1; k < n; k++) {
 		p = k == -1 ? base + w->w_id : base + k;
-		if (p > 65535)
-			continue;
+		if (p > 65535 || (k >= 0 && k == w->w_id))
+			continue;	/* beyond, or tried first already */
 		for (i = used = 0; i < master->m_nworkers && !used; i++) {
 			o = master->m_workers[i];
 			used = o != w && o->w_pid > 0 && o->w_port == p;
@@ -382,9 +376,8 @@ proc_port(struct worker *w)
 		w->w_port = p;
 		addr_set_port(&w->w_addr, p);
 		if (proc_port_held(&w->w_addr)) {
-			log_warnx_limit(&lim, "worker %d: port %d is held by a "
-			    "process that is not porter's worker; trying "
-			    "another", w->w_id, p);
+			log_warnx_limit(&lim, "worker %d: port %d is held by "
+			    "another process; trying another", w->w_id, p);
 			continue;
 		}
 		return 0;
@@ -488,6 +481,10 @@ proc_env_build(const struct worker *w, int chan, int nlfds,
 		return -1;
 
 	rv |= proc_env_own(pe, &n, "PORTER_WORKER_ID=%d", w->w_id);
+	/* Its own NOTIFY_SOCKET: never the one porter may have inherited. */
+	if (ready_notify_name(w) != NULL)
+		rv |= proc_env_own(pe, &n, "NOTIFY_SOCKET=%s",
+		    ready_notify_name(w));
 	if (w->w_kind == WORKER_BUILTIN) {
 		rv |= proc_env_own(pe, &n, "PORTER_WORKER_MODE=%s",
 		    conf_mode_name(w->w_mode));
@@ -537,6 +534,9 @@ proc_env_build(const struct worker *w, int chan, int nlfds,
 			continue;
 		/* A master started by a worker: its own never leak on. */
 		if (strncmp(*e, "PORTER_WORKER_", 14) == 0)
+			continue;
+		/* Porter's manager is not the workers'. */
+		if (strncmp(*e, "NOTIFY_SOCKET=", 14) == 0)
 			continue;
 		pe->pe_vec[n++] = *e;
 	}
@@ -588,18 +588,23 @@ proc_spawn(struct worker *w, int chanfd, const int *lfds, int nlfds)
 	pid_t			 pid;
 
 	/* Built before the fork: the child only execs. */
+	if (ready_open(w) == -1)
+		return -1;
 	if (w->w_kind != WORKER_BUILTIN && (argv = proc_argv(w,
 	    (const char *const *)c->c_worker_argv)) == NULL) {
 		log_warn("%s", __func__);
+		ready_forget(w);
 		return -1;
 	}
 	if (proc_env_build(w, chanfd != -1, nlfds, &pe) == -1) {
 		log_warn("%s: environment", __func__);
+		ready_forget(w);
 		conf_free_argv(argv);
 		return -1;
 	}
 	if (pipe2(errp, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("%s: pipe", __func__);
+		ready_forget(w);
 		proc_env_free(&pe);
 		conf_free_argv(argv);
 		return -1;
@@ -621,6 +626,7 @@ proc_spawn(struct worker *w, int chanfd, const int *lfds, int nlfds)
 		log_warn("%s: fork", __func__);
 		close(errp[0]);
 		close(errp[1]);
+		ready_forget(w);
 		proc_env_free(&pe);
 		conf_free_argv(argv);
 		return -1;
@@ -693,7 +699,10 @@ proc_exec_read(struct worker *w)
 	return rv;
 }
 
-/* Stop watching w's start and port; if it failed to start, say why. */
+/*
+ * w's process is gone (or w is): stop watching its start, its readiness
+ * and its notify socket; if it failed to start, say why.
+ */
 void
 proc_forget(struct worker *w)
 {
@@ -705,14 +714,7 @@ proc_forget(struct worker *w)
 		event_free(w->w_execev);
 		w->w_execev = NULL;
 	}
-	if (w->w_probeev != NULL) {
-		event_free(w->w_probeev);
-		w->w_probeev = NULL;
-	}
-	if (w->w_probefd != -1) {
-		close(w->w_probefd);
-		w->w_probefd = -1;
-	}
+	ready_forget(w);
 }
 
 /* The start pipe is readable: the child exec'd, or says why not. */
@@ -733,77 +735,7 @@ proc_exec_cb(evutil_socket_t fd, short what, void *arg)
 	if (rv == 0 || w->w_kind == WORKER_BUILTIN)
 		return;		/* failed: reaped and restarted as usual;
 				   built-in: ready when its channel says so */
-	if (w->w_mode == MODE_PROXY)
-		proc_probe(w);		/* up once its port accepts */
-	else
-		master_worker_ready(w);
-}
-
-/* Proxy mode: try to connect to the worker's port until it accepts. */
-static void
-proc_probe(struct worker *w)
-{
-	int	fd;
-
-	proc_forget(w);
-	fd = socket(w->w_addr.a_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		goto again;
-	w->w_addr.a_len = w->w_addr.a_ss.ss_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	if (connect(fd, (struct sockaddr *)&w->w_addr.a_ss, w->w_addr.a_len) ==
-	    0) {
-		close(fd);
-		master_worker_ready(w);
-		return;
-	}
-	if (errno != EINPROGRESS) {
-		close(fd);
-		goto again;
-	}
-	w->w_probefd = fd;
-	w->w_probeev = event_new(master->m_base, fd, EV_WRITE, proc_probe_cb,
-	    w);
-	if (w->w_probeev != NULL && event_add(w->w_probeev, NULL) == 0)
-		return;
- again:
-	proc_probe_later(w);
-}
-
-static void
-proc_probe_later(struct worker *w)
-{
-	struct timeval	tv = { 0, PROBE_INTERVAL * 1000 };
-
-	proc_forget(w);
-	w->w_probeev = evtimer_new(master->m_base, proc_probe_timer_cb, w);
-	if (w->w_probeev != NULL)
-		evtimer_add(w->w_probeev, &tv);
-}
-
-static void
-proc_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	proc_probe(arg);
-}
-
-static void
-proc_probe_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker	*w = arg;
-	socklen_t	 len = sizeof(int);
-	int		 err = 0;
-
-	(void)what;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err) {
-		proc_probe_later(w);	/* not listening yet */
-		return;
-	}
-	proc_forget(w);
-	master_worker_ready(w);
+	ready_started(w);
 }
 
 /*

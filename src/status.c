@@ -110,11 +110,34 @@ status_fds(void)
 	return n;
 }
 
+/* s as a JSON string (RFC 8259 escapes), or null. s is valid UTF-8. */
+static void
+status_json_str(struct evbuffer *b, const char *s)
+{
+	const unsigned char	*p;
+
+	if (s == NULL) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	evbuffer_add(b, "\"", 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			evbuffer_add_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			evbuffer_add_printf(b, "\\u%04x", *p);
+		else
+			evbuffer_add(b, p, 1);
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
 static void
 status_json(struct evbuffer *b)
 {
 	const struct master_stats	*s = &master->m_stats;
 	const struct worker		*w;
+	const char			*why;
 	int				 i, fds = status_fds();
 
 	evbuffer_add_printf(b, "{\"version\":\"%s\",\"mode\":\"%s\","
@@ -129,14 +152,16 @@ status_json(struct evbuffer *b)
 	    "\"master\":{\"pid\":%ld,\"open_fds\":%d,\"peak_fds\":%d,"
 	    "\"active_connections\":%u,\"accepted\":%llu,\"relayed\":%llu,"
 	    "\"handed_off\":%llu,\"refused\":%llu,\"pending\":%u,"
-	    "\"stopping\":%s},\"workers\":[", status_uptime(), (long)master->m_pid,
+	    "\"stopping\":%s,\"ready\":%s,\"generation\":%u},"
+	    "\"workers\":[", status_uptime(), (long)master->m_pid,
 	    fds,
 	    s->peak_fds, master_load(), (unsigned long long)s->accepted,
 	    (unsigned long long)s->relayed,
 	    (unsigned long long)s->handed_off,
 	    (unsigned long long)s->refused,
 	    master->m_conf->c_mode == MODE_HANDOFF ? handoff_pending() : 0,
-	    master->m_stopping ? "true" : "false");
+	    master->m_stopping ? "true" : "false",
+	    master_is_ready(&why) ? "true" : "false", master->m_gen);
 	for (i = 0; i < master->m_nworkers; i++) {
 		w = master->m_workers[i];
 		char	port[16] = "null", active[16] = "null";
@@ -145,82 +170,154 @@ status_json(struct evbuffer *b)
 			snprintf(port, sizeof(port), "%d", master_worker_port(w));
 		if (master_knows_active(w))
 			snprintf(active, sizeof(active), "%u", w->w_active);
-		evbuffer_add_printf(b, "%s{\"id\":%d,\"pid\":%ld,\"port\":%s,"
+		evbuffer_add_printf(b, "%s{\"id\":%d,\"generation\":%u,"
+		    "\"pid\":%ld,\"port\":%s,"
 		    "\"state\":\"%s\",\"restarts\":%u,\"active\":%s,"
-		    "\"accepted\":%llu}", i ? "," : "", w->w_id,
-		    (long)w->w_pid, port,
+		    "\"accepted\":%llu,\"ready_by\":", i ? "," : "", w->w_id,
+		    w->w_gen, (long)w->w_pid, port,
 		    master_state_name(w->w_state), w->w_restarts, active,
 		    (unsigned long long)w->w_accepted);
+		status_json_str(b, ready_by_name(w->w_ready_by));
+		evbuffer_add(b, ",\"notice\":", 10);
+		status_json_str(b, ready_notice(w));
+		evbuffer_add(b, "}", 1);
 	}
 	evbuffer_add_printf(b, "]}\n");
 }
 
-static void
-status_metrics(struct evbuffer *b)
-{
-	const struct master_stats	*s = &master->m_stats;
-	const struct worker		*w;
-	int				 i;
+/*
+ * One series per worker slot and generation: a slot's draining process
+ * and its replacement (same id, same generation) are summed into it, so
+ * that no two series have the same labels.
+ */
+struct status_series {
+	int		ss_id;
+	unsigned int	ss_gen;
+	int		ss_known;	/* active connections are known */
+	uint64_t	ss_ready;
+	uint64_t	ss_restarts;
+	uint64_t	ss_active;
+	uint64_t	ss_accepted;
+};
 
-	evbuffer_add_printf(b,
-	    "# HELP porter_uptime_seconds Seconds since the master started.\n"
-	    "# TYPE porter_uptime_seconds gauge\n"
-	    "porter_uptime_seconds %ld\n"
-	    "# HELP porter_master_open_fds Descriptors the master holds.\n"
-	    "# TYPE porter_master_open_fds gauge\n"
-	    "porter_master_open_fds %d\n"
-	    "# HELP porter_master_peak_fds Most descriptors the master held.\n"
-	    "# TYPE porter_master_peak_fds gauge\n"
-	    "porter_master_peak_fds %d\n"
-	    "# HELP porter_connections_active Live client connections.\n"
-	    "# TYPE porter_connections_active gauge\n"
-	    "porter_connections_active %u\n"
-	    "# HELP porter_connections_total Client connections, by fate.\n"
-	    "# TYPE porter_connections_total counter\n"
-	    "porter_connections_total{event=\"accepted\"} %llu\n"
-	    "porter_connections_total{event=\"relayed\"} %llu\n"
-	    "porter_connections_total{event=\"handed_off\"} %llu\n"
-	    "porter_connections_total{event=\"refused\"} %llu\n",
-	    status_uptime(), status_fds(), s->peak_fds, master_load(),
-	    (unsigned long long)s->accepted, (unsigned long long)s->relayed,
-	    (unsigned long long)s->handed_off,
-	    (unsigned long long)s->refused);
-	evbuffer_add_printf(b,
-	    "# HELP porter_worker_up Whether the worker takes connections.\n"
-	    "# TYPE porter_worker_up gauge\n");
+static int
+status_series(struct status_series *ss)
+{
+	const struct worker	*w;
+	int			 i, j, n = 0;
+
 	for (i = 0; i < master->m_nworkers; i++) {
 		w = master->m_workers[i];
-		evbuffer_add_printf(b, "porter_worker_up{id=\"%d\"} %d\n",
-		    w->w_id, w->w_state == WS_READY);
+		for (j = 0; j < n; j++)
+			if (ss[j].ss_id == w->w_id && ss[j].ss_gen == w->w_gen)
+				break;
+		if (j == n) {
+			memset(&ss[n], 0, sizeof(ss[n]));
+			ss[n].ss_id = w->w_id;
+			ss[n].ss_gen = w->w_gen;
+			n++;
+		}
+		ss[j].ss_ready |= (uint64_t)(w->w_state == WS_READY);
+		ss[j].ss_known |= master_knows_active(w);
+		if (w->w_restarts > ss[j].ss_restarts)
+			ss[j].ss_restarts = w->w_restarts;
+		ss[j].ss_active += w->w_active;
+		ss[j].ss_accepted += w->w_accepted;
 	}
-	evbuffer_add_printf(b,
-	    "# HELP porter_worker_restarts_total Restarts of the worker.\n"
-	    "# TYPE porter_worker_restarts_total counter\n");
-	for (i = 0; i < master->m_nworkers; i++) {
-		w = master->m_workers[i];
-		evbuffer_add_printf(b, "porter_worker_restarts_total"
-		    "{id=\"%d\"} %u\n", w->w_id, w->w_restarts);
-	}
-	evbuffer_add_printf(b,
-	    "# HELP porter_worker_connections_active Live connections.\n"
-	    "# TYPE porter_worker_connections_active gauge\n");
-	for (i = 0; i < master->m_nworkers; i++) {
-		w = master->m_workers[i];
-		if (master_knows_active(w))
-			evbuffer_add_printf(b, "porter_worker_connections_active"
-			    "{id=\"%d\"} %u\n", w->w_id, w->w_active);
-	}
-	evbuffer_add_printf(b,
-	    "# HELP porter_worker_connections_total Connections given to it.\n"
-	    "# TYPE porter_worker_connections_total counter\n");
-	for (i = 0; i < master->m_nworkers; i++) {
-		w = master->m_workers[i];
-		evbuffer_add_printf(b, "porter_worker_connections_total"
-		    "{id=\"%d\"} %llu\n", w->w_id,
-		    (unsigned long long)w->w_accepted);
+	return n;
+}
+
+/* A metric family's HELP and TYPE lines. */
+static void
+status_family(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+/* A per-worker family: the figure at offset off of each series. Live
+ * connections are left out where porter does not know them. */
+static void
+status_workers(struct evbuffer *b, const struct status_series *ss, int n,
+    const char *name, const char *type, const char *help, size_t off)
+{
+	uint64_t	v;
+	int		i;
+
+	status_family(b, name, type, help);
+	for (i = 0; i < n; i++) {
+		if (off == offsetof(struct status_series, ss_active) &&
+		    !ss[i].ss_known)
+			continue;
+		memcpy(&v, (const char *)&ss[i] + off, sizeof(v));
+		evbuffer_add_printf(b, "%s{worker=\"%d\",generation=\"%u\"} "
+		    "%llu\n", name, ss[i].ss_id, ss[i].ss_gen,
+		    (unsigned long long)v);
 	}
 }
 
+/*
+ * /metrics, by the Prometheus conventions: one porter_ prefix, base
+ * units, counters ending in _total, HELP and TYPE for every family, and
+ * labels of bounded cardinality only (worker slot and generation).
+ */
+static void
+status_metrics(struct evbuffer *b)
+{
+	static struct status_series	 ss[PORTER_MAX_WORKERS];
+	const struct master_stats	*s = &master->m_stats;
+	int				 n = status_series(ss);
+	size_t				 i;
+	const struct {
+		const char	*name, *type, *help;
+		long long	 v;
+	} m[] = {
+		{ "porter_uptime_seconds", "gauge",
+		    "Seconds since the master started.", status_uptime() },
+		{ "porter_generation", "gauge", "Configuration generation "
+		    "taking connections (reloads).", master->m_gen },
+		{ "porter_master_open_fds", "gauge",
+		    "Descriptors the master holds.", status_fds() },
+		{ "porter_master_peak_fds", "gauge",
+		    "Most descriptors the master held.", s->peak_fds },
+		{ "porter_connections_active", "gauge",
+		    "Live client connections.", master_load() },
+		{ "porter_connections_accepted_total", "counter",
+		    "Client connections accepted by the master.",
+		    (long long)s->accepted },
+		{ "porter_connections_relayed_total", "counter",
+		    "Client connections relayed to a worker (proxy mode).",
+		    (long long)s->relayed },
+		{ "porter_connections_handed_off_total", "counter",
+		    "Client sockets handed to a worker (handoff mode).",
+		    (long long)s->handed_off },
+		{ "porter_connections_refused_total", "counter",
+		    "Client connections closed before any worker served them.",
+		    (long long)s->refused },
+	};
+
+	for (i = 0; i < nitems(m); i++) {
+		status_family(b, m[i].name, m[i].type, m[i].help);
+		evbuffer_add_printf(b, "%s %lld\n", m[i].name, m[i].v);
+	}
+	status_family(b, "porter_build_info", "gauge",
+	    "Version and mode of this porter; always 1.");
+	evbuffer_add_printf(b, "porter_build_info{version=\"%s\",mode=\"%s\"} "
+	    "1\n", PORTER_VERSION, conf_mode_name(master->m_conf->c_mode));
+	status_workers(b, ss, n, "porter_worker_ready", "gauge",
+	    "Whether the worker takes connections (1) or not (0).",
+	    offsetof(struct status_series, ss_ready));
+	status_workers(b, ss, n, "porter_worker_restarts_total", "counter",
+	    "Restarts of the worker slot.",
+	    offsetof(struct status_series, ss_restarts));
+	status_workers(b, ss, n, "porter_worker_connections_active", "gauge",
+	    "Live connections of the worker, where porter knows them.",
+	    offsetof(struct status_series, ss_active));
+	status_workers(b, ss, n, "porter_worker_connections_total", "counter",
+	    "Connections given to the worker.",
+	    offsetof(struct status_series, ss_accepted));
+}
 
 static const char *
 status_reason(int code)

@@ -201,6 +201,75 @@ START_TEST(test_values)
 }
 END_TEST
 
+START_TEST(test_ready_check)
+{
+	static const struct {
+		const char	*text;
+		const char	*err;	/* NULL: good */
+	} t[] = {
+		{ "worker exec /bin/sleep 60\nready_check http /healthz\n",
+		    NULL },
+		{ "worker exec /bin/sleep 60\nready_check connect\n", NULL },
+		{ "mode shared\nworker exec /bin/sleep 60\nready_check "
+		    "notify\n", NULL },
+		{ "ready_check ping\n", "t:1: ready_check: expected connect, "
+		    "http PATH or notify, not \"ping\"" },
+		{ "ready_check http\n", "t:1: ready_check: http needs a PATH" },
+		{ "ready_check http ready\n", "t:1: ready_check: http: the "
+		    "PATH must start with /" },
+		{ "ready_check connect x\n", "t:1: ready_check: connect takes "
+		    "no argument" },
+		{ "ready_check http /a /b\n", "t:1: ready_check: takes" },
+		{ "ready_check\n", "t:1: ready_check: takes" },
+		{ "\nready_check notify\n", "t:2: ready_check is for exec and "
+		    "node workers" },
+		{ "worker exec /bin/sleep 60\nmode handoff\n", "t:1: worker "
+		    "exec cannot take" },
+		{ "worker node /dev/null\nmode handoff\nready_check http /\n",
+		    "t:3: ready_check http needs each worker's own port" },
+		{ "mode shared\nready_check connect\nworker exec /bin/sleep "
+		    "60\n", "t:2: ready_check connect needs each worker's own "
+		    "port, which only proxy mode gives; in shared mode any "
+		    "worker could answer on the shared port: use ready_check "
+		    "notify" },
+		{ "env NOTIFY_SOCKET=@x\n", "t:1: env: porter sets "
+		    "NOTIFY_SOCKET" },
+	};
+	struct conf	*c;
+	char		*cause;
+	size_t		 i;
+	int		 rv;
+
+	for (i = 0; i < nitems(t); i++) {
+		c = conf_new();
+		c->c_path = strdup("t");
+		cause = NULL;
+		rv = conf_parse(c, "t", t[i].text, strlen(t[i].text), &cause);
+		if (rv == 0)
+			rv = conf_check(c, &cause);
+		if (t[i].err == NULL)
+			ck_assert_msg(rv == 0, "%s: %s", t[i].text, cause);
+		else {
+			ck_assert_msg(rv == -1, "accepted: %s", t[i].text);
+			ck_assert_msg(cause != NULL && strncmp(cause, t[i].err,
+			    strlen(t[i].err)) == 0, "%s: expected \"%s\", got "
+			    "\"%s\"", t[i].text, t[i].err, cause);
+		}
+		free(cause);
+		conf_free(c);
+	}
+
+	c = conf_new();
+	cause = NULL;
+	ck_assert_int_eq(c->c_ready_check, READY_CHECK_DEFAULT);
+	ck_assert_int_eq(conf_parse(c, "t", t[0].text, strlen(t[0].text),
+	    &cause), 0);
+	ck_assert_int_eq(c->c_ready_check, READY_CHECK_HTTP);
+	ck_assert_str_eq(c->c_ready_path, "/healthz");
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_overrides)
 {
 	static const char text[] = "listen 127.0.0.1:8080\nlisten "
@@ -332,6 +401,7 @@ main(void)
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_overrides);
+	tcase_add_test(tc, test_ready_check);
 	tcase_add_test(tc, test_duration);
 	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_garbage);

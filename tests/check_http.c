@@ -561,6 +561,38 @@ START_TEST(test_bytes_body)
 }
 END_TEST
 
+/* ready.c's ready_check http: the status line, strictly. */
+START_TEST(test_ready_status_line)
+{
+	static const struct {
+		const char	*line;
+		int		 status;
+	} t[] = {
+		{ "HTTP/1.1 200 OK\r\n", 200 },
+		{ "HTTP/1.0 204 No Content\r\n", 204 },
+		{ "HTTP/1.1 503\r\n", 503 },
+		{ "HTTP/1.1 301 Moved\n", 301 },
+		{ "HTTP/1.1 200", 200 },
+		{ "HTTP/2 200 OK\r\n", -1 },
+		{ "HTTP/1.1 20 OK\r\n", -1 },
+		{ "HTTP/1.1 2000 OK\r\n", -1 },
+		{ "HTTP/1.1 600 Odd\r\n", -1 },
+		{ "HTTP/1.1  200 OK\r\n", -1 },
+		{ "http/1.1 200 OK\r\n", -1 },
+		{ "HTTP/1.x 200 OK\r\n", -1 },
+		{ "HTTP/1.1 2x0 OK\r\n", -1 },
+		{ "SSH-2.0-OpenSSH\r\n", -1 },
+		{ "", -1 },
+	};
+	size_t	i;
+
+	for (i = 0; i < nitems(t); i++)
+		ck_assert_msg(ready_http_status(t[i].line, strlen(t[i].line)) ==
+		    t[i].status, "\"%s\": expected %d", t[i].line,
+		    t[i].status);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -604,6 +636,7 @@ main(void)
 	tcase_add_test(tc, test_serve_variants);
 	tcase_add_test(tc, test_bytes_deferred);
 	tcase_add_test(tc, test_bytes_body);
+	tcase_add_test(tc, test_ready_status_line);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

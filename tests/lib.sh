@@ -121,6 +121,15 @@ start_porter() {
 	wait_ready "$(sed -n 's/^workers *//p' "$WORK/porter.conf")"
 }
 
+# Start porter as start_porter does, without waiting for any worker: for
+# tests of workers that are not ready (yet).
+run_porter() {
+	(cd "$WORK" && exec timeout -s KILL 300 "$PORTER" \
+	    -c "$WORK/porter.conf" "$@" > "$WORK/porter.log" 2>&1) &
+	PORTER_PID=$!
+	STARTED="$STARTED $PORTER_PID"
+}
+
 # Waiting. Tests wait for conditions, never for a time that happens to be
 # enough here: a condition is polled every 0.1 s up to a timeout. The
 # timeouts are upper bounds, so they are generous (20 s by default): only

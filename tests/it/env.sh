@@ -1,7 +1,7 @@
 #!/bin/bash
 # The workers' environment: by default porter's own passes through; with
 # env_clear on they start from nothing but what env lines name and what
-# porter sets (PORT, PORTER_WORKER_*, a default PATH). A reload brings the
+# porter sets (PORT, PORTER_WORKER_*, NOTIFY_SOCKET, a default PATH). A reload brings the
 # new env lines to the new workers.
 . "${srcdir:-.}/tests/lib.sh"
 
@@ -26,6 +26,8 @@ PY
 chmod 644 "$WORK/envsrv.py"
 
 export PORTER_TEST_SECRET=s3cret PORTER_TEST_KEEP=kept
+# As if porter ran under systemd: its NOTIFY_SOCKET is not the workers'.
+export NOTIFY_SOCKET=@porters-own-manager
 
 stop() {
 	kill -TERM "$(master_pid)"
@@ -42,7 +44,9 @@ echo "$env" | grep -qx "PORT=$WPORT\|PORT=$((WPORT + 1))" ||
     fail "default: no PORT: $env"
 echo "$env" | grep -q "^PORTER_WORKER_ID=[01]$" ||
     fail "default: no PORTER_WORKER_ID: $env"
-ok "default: porter's environment passes through, PORT set"
+echo "$env" | grep -q "^NOTIFY_SOCKET=@porter/$(master_pid)/[0-9]*$" ||
+    fail "default: not a NOTIFY_SOCKET of porter's own: $env"
+ok "default: porter's environment passes through, PORT and NOTIFY_SOCKET set"
 stop
 
 # env_clear on: only what env lines name, and porter's own.
@@ -61,7 +65,7 @@ echo "$env" | grep -qx "PATH=/usr/local/bin:/usr/bin:/bin" ||
     fail "env_clear: not the default PATH: $env"
 # Python may add LC_CTYPE itself (PEP 538); nothing else is there.
 extra=$(echo "$env" | cut -d= -f1 | grep -vxE \
-    'GREETING|LC_CTYPE|PATH|PORT|PORTER_TEST_KEEP|PORTER_WORKER_ID')
+    'GREETING|LC_CTYPE|NOTIFY_SOCKET|PATH|PORT|PORTER_TEST_KEEP|PORTER_WORKER_ID')
 [ -z "$extra" ] || fail "env_clear: unexpected variables: $extra"
 ok "env_clear on: no secret; env NAME passed, env NAME=VALUE set, PORT, PATH"
 

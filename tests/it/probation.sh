@@ -10,20 +10,20 @@
 PY=/usr/bin/python3
 [ -x $PY ] || fail "$PY is not installed"
 
-# server.py TAG [LIFE]: answers "TAG ID PID" on $PORT; /slow takes 2 s,
-# /slow4 4 s; with LIFE, exits with status 3 after LIFE seconds. Its
-# default signal actions: SIGTERM or SIGQUIT end it at once, cutting what
-# it serves.
+# server.py TAG [LIFE]: answers "TAG ID PID" on $PORT; /wait/NAME answers
+# once the file NAME appears beside it (the test says when); with LIFE,
+# exits with status 3 after LIFE seconds. Its default signal actions:
+# SIGTERM or SIGQUIT end it at once, cutting what it serves.
 cat > "$WORK/server.py" <<'EOF'
 import http.server, os, sys, threading, time
 tag = sys.argv[1]
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
-        if self.path == "/slow":
-            time.sleep(2)
-        elif self.path == "/slow4":
-            time.sleep(4)
+        if self.path.startswith("/wait/"):
+            name = os.path.join(os.path.dirname(__file__), self.path[6:])
+            while not os.path.exists(name):
+                time.sleep(0.05)
         body = ("%s %s %d\n" % (tag, os.environ.get("PORTER_WORKER_ID"),
                                 os.getpid())).encode()
         self.send_response(200)
@@ -105,24 +105,30 @@ kill -0 "$PORTER_PID" || fail "porter exited"
 wait_ready 2
 ok "a generation that keeps dying after its probation: rolled back to A"
 
-# 3. stop_signal, and no relay cut: a request that takes 2 s is under
-# way when the reload retires its worker; the worker gets SIGQUIT only
-# when the answer is out.
+# 3. stop_signal, and no relay cut: a request is under way when the
+# reload retires its worker; the worker gets SIGQUIT only once the answer
+# is out.
 conf C "" "reload_probation 200ms" "stop_signal QUIT"
 kill -HUP "$(master_pid)"
 wait_log "reload: done" 30 || fail "reload to C not done"
 wait_for 'get / | grep -q "^C "' || fail "C does not answer"
-curl -s -m 10 -o "$WORK/slow.out" -w '%{http_code}' \
-    "http://127.0.0.1:$LPORT/slow" > "$WORK/slow.code" &
+curl -s -m 60 -o "$WORK/slow.out" -w '%{http_code}' \
+    "http://127.0.0.1:$LPORT/wait/go3" > "$WORK/slow.code" &
 c=$!
 wait_for '[ "$(status_get "[.workers[].active] | add")" -ge 1 ]' ||
     fail "the slow request is not relayed"
 done_before=$(log_count "reload: done")
 cpids=$(worker_pids)
+busy=$(status_get '.workers[] | select(.active > 0) | .pid')
 conf D "" "reload_probation 200ms" "stop_signal QUIT"
 kill -HUP "$(master_pid)"
 wait_for "[ \$(log_count 'reload: done') -gt $done_before ]" ||
     fail "reload to D not done"
+wait_for 'get / | grep -q "^D "' || fail "D does not answer"
+kill -0 $c 2> /dev/null || fail "the request under way ended before its answer"
+grep -q "(pid $busy, generation [0-9]*) stopped" "$WORK/porter.log" &&
+    fail "old worker $busy was stopped with a relay open"
+touch "$WORK/go3"
 wait $c
 [ "$(cat "$WORK/slow.code")" = 200 ] ||
     fail "the slow request was cut: $(cat "$WORK/slow.code")"
@@ -131,12 +137,12 @@ for p in $cpids; do
 	wait_log "\(pid $p, generation [0-9]+\) stopped by signal 3 .*porter sent it \(retired\)" ||
 	    fail "old worker $p did not get SIGQUIT"
 done
-ok "reload with a request under way: it finished (200), then SIGQUIT"
+ok "reload with a request under way: its worker waited for it (200), then SIGQUIT"
 
 # 4. A relay that outlives graceful_timeout: the signal goes then.
 sed -i 's/^graceful_timeout .*/graceful_timeout 1s/' "$WORK/porter.conf"
 wait_for 'get / | grep -q "^D "' || fail "D does not answer"
-curl -s -m 10 -o /dev/null "http://127.0.0.1:$LPORT/slow4" &
+curl -s -m 60 -o /dev/null "http://127.0.0.1:$LPORT/wait/never" &
 c=$!
 wait_for '[ "$(status_get "[.workers[].active] | add")" -ge 1 ]' ||
     fail "the slow request is not relayed"
