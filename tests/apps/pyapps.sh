@@ -160,18 +160,26 @@ log_ms() {
 
 # kill9_worker I: kill -9 worker I (its process only: what it forked is
 # porter's to clean up); the fleet must be back to 2 ready workers, the
-# killed one's process group empty, and no app process outside porter's
-# workers. KILL9_MS: how long the fleet was short.
+# replacement on the same port (proxy mode), the killed one's process
+# group empty, and no app process outside porter's workers. KILL9_MS: how
+# long the fleet was short.
 kill9_worker() {
 	local w pg t0 left
+	local port port2
 	w=$(status_get ".workers[] | select(.id == $1) | .pid")
 	[ -n "$w" ] || fail "no worker $1"
+	port=$(status_get ".workers[] | select(.id == $1) | .port")
 	pg=$(ps -e -o pid=,pgid= | awk -v g="$w" '$2 == g { print $1 }' | tr '\n' ' ')
 	t0=$(now_ms)
 	kill -9 "$w"
 	wait_for "[ \"\$(status_get '[.workers[] | select(.state == \"ready\" and .pid != $w)] | length')\" = 2 ]" ||
 	    fail "kill -9 of worker $1 (pid $w): not 2 ready workers again"
 	KILL9_MS=$(($(now_ms) - t0))
+	# Proxy mode: the replacement binds the slot's own port (nothing of
+	# the killed worker holds it).
+	port2=$(status_get ".workers[] | select(.id == $1 and .state == \"ready\") | .port")
+	[ "$port2" = "$port" ] ||
+	    fail "kill -9 of worker $1: the replacement is on port $port2, not $port"
 	_poll 5 "[ -z \"\$(alive_apps $pg)\" ]" ||
 	    fail "kill -9 of worker $1 (pid $w): its group lives on: $(alive_apps $pg)"
 	wait_for '[ "$(worker_pids | wc -l)" = 2 ]' ||
