@@ -73,7 +73,7 @@ ok "proxy: 4 reloads under wrk -H 'Connection: close': $WRK_N requests, 0 errors
 # its threaded one (--threads) does: wrk's 8 connections stay with the
 # generation the first reload starts (B) while three more reloads come
 # and go, and B gets its QUIT only once wrk has closed them. A request of
-# 3 s under way when the last reload takes over holds its worker's QUIT
+# 5 s under way when the last reload takes over holds its worker's QUIT
 # back too (before porter waited for relays, the old workers got their
 # signal 3-20 ms after "reload: done": 16-22 read errors per 4 reloads
 # with gunicorn, as measured on this branch before the merge of main).
@@ -98,10 +98,11 @@ kill -HUP "$(master_pid)"
 wait_for "[ \$(log_count 'on probation') -gt $probing ]" 60 ||
     fail "reload 4 (keep-alive): no probation"
 curl -s -m 10 -o "$WORK/slow.out" -w '%{http_code}' \
-    "http://127.0.0.1:$LPORT/delay/3000" > "$WORK/slow.code" &
+    "http://127.0.0.1:$LPORT/delay/5000" > "$WORK/slow.code" &
 c=$!
 wait_for "[ \$(log_count 'reload: done') -gt $n ]" 60 ||
     fail "reload 4 (keep-alive) not done"
+t_done=$(grep "reload: done" "$WORK/porter.log" | tail -n 1 | log_ms)
 RELOAD_MS=$(($(now_ms) - t0))
 for p in $genb; do
 	kill -0 "$p" 2> /dev/null || fail "worker $p, holding wrk's connections, left"
@@ -128,9 +129,15 @@ for p in $genb $genlast; do
 done
 grep -q "at graceful_timeout" "$WORK/porter.log" &&
     fail "a worker was stopped at graceful_timeout"
+# The slow request (5 s, started in the 3 s probation) outlived the
+# takeover by 2 s at least: its arbiter's QUIT waited for it.
+t_last=$(grep -E "\(pid ($(echo $genlast | tr ' ' '|')), generation" "$WORK/porter.log" |
+    tail -n 1 | log_ms)
+[ $((t_last - t_done)) -ge 1000 ] ||
+    fail "the old arbiters exited $((t_last - t_done)) ms after reload: done: the slow request was over before"
 t_b=$(grep -E "\(pid ($(echo $genb | tr ' ' '|')), generation" "$WORK/porter.log" |
     head -n 1 | log_ms)
-ok "proxy: 4 reloads under wrk with keep-alive: $WRK_N requests, 0 errors; B ($genb) held wrk's connections through 3 reloads and got QUIT only after wrk closed them (exit $((t_b - t_stop)) ms later); a 3 s request to $child, child of an old arbiter, over the last reload: 200, then QUIT"
+ok "proxy: 4 reloads under wrk with keep-alive: $WRK_N requests, 0 errors; B ($genb) held wrk's connections through 3 reloads and got QUIT only after wrk closed them (exit $((t_b - t_stop)) ms later); a 5 s request to $child, child of an old arbiter, over the last reload: 200, then QUIT ($((t_last - t_done)) ms after reload: done)"
 conf_set reload_probation 500ms
 
 # kill -9 of an arbiter: its forked worker goes with it (porter kills the
