@@ -9,6 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
+
+#include <event2/event.h>
+#include <http_parser.h>
 
 #include "porter.h"
 
@@ -31,9 +37,39 @@ usage(int code)
 	    "  -s SIGNAL     tell the running master: reload | stop | quit | "
 	    "reopen\n"
 	    "  -v            more logging (repeatable)\n"
-	    "  -V            print the version and exit\n"
+	    "  -V            print the version and build features and exit\n"
 	    "  -h            print this help and exit\n", DEFAULT_CONF);
 	exit(code);
+}
+
+/*
+ * -V: one line, "porter VERSION" first (scripts and tests read it), then
+ * the libraries porter runs with (their runtime versions) and what this
+ * build has, as configure and the headers found it.
+ */
+static void
+version(void)
+{
+	unsigned long	hp = http_parser_version();
+
+	printf("porter %s (libevent %s, http-parser %lu.%lu.%lu; relay threads"
+#ifdef SO_REUSEPORT
+	    ", SO_REUSEPORT"
+#endif
+#if defined(HAVE_SYS_PRCTL_H) && defined(PR_SET_CHILD_SUBREAPER)
+	    ", PR_SET_CHILD_SUBREAPER"
+#endif
+#if defined(HAVE_SYS_PRCTL_H) && defined(PR_SET_PDEATHSIG)
+	    ", PR_SET_PDEATHSIG"
+#endif
+#ifdef HAVE_CLOSE_RANGE
+	    ", close_range"
+#endif
+	    ", sd_notify, socket activation"
+	    "%s%s)\n", PORTER_VERSION, event_get_version(),
+	    (hp >> 16) & 255, (hp >> 8) & 255, hp & 255,
+	    PORTER_BUILD_SANITIZERS[0] != '\0' ? ", " : "",
+	    PORTER_BUILD_SANITIZERS);
 }
 
 /* -s: signal the master named by the pidfile. */
@@ -121,7 +157,7 @@ main(int argc, char *argv[])
 			test = 1;
 			break;
 		case 'V':
-			printf("porter %s\n", PORTER_VERSION);
+			version();
 			return 0;
 		case 'v':
 			verbose++;
