@@ -298,6 +298,20 @@ master_graceful_signal(const struct worker *w)
 	return w->w_kind == WORKER_BUILTIN ? SIGQUIT : SIGTERM;
 }
 
+/* At least STOP_TIMEOUT from now before w's graceful_timeout kill. */
+static void
+master_stop_time(struct worker *w)
+{
+	struct timeval	now, at;
+
+	if (evtimer_pending(w->w_timer, &at)) {
+		event_base_gettimeofday_cached(master->m_base, &now);
+		if (clock_tv_ms(&at) - clock_tv_ms(&now) >= STOP_TIMEOUT)
+			return;
+	}
+	timer_arm(w->w_timer, STOP_TIMEOUT);
+}
+
 /*
  * Ask w to finish. In proxy mode porter sees every connection to it, and
  * a program it does not know (exec, node) may take its stop signal as
@@ -320,6 +334,9 @@ master_ask_stop(struct worker *w, const char *why)
 		w->w_stop_held = why;
 		return;
 	}
+	/* Held until now: the app still gets its time to finish. */
+	if (w->w_stop_held != NULL && w->w_state == WS_DRAINING)
+		master_stop_time(w);
 	w->w_stop_held = NULL;
 	master_kill(w, master_graceful_signal(w), why);
 }
