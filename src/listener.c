@@ -155,6 +155,16 @@ listener_resume(struct listener *l)
 		event_add(l->l_ev, NULL);
 }
 
+/* A listener of its own (not the master's front ones) waits, or not. */
+void
+listener_set_paused(struct listener *l, int pause)
+{
+	if (pause)
+		listener_pause(l);
+	else
+		listener_resume(l);
+}
+
 static void
 listener_backoff_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -289,6 +299,13 @@ listener_serve(enum mode mode)
 			    master->m_conf->c_listen[i].a_text);
 		naccepting++;
 	}
+}
+
+/* The master's listening socket for listen line i, or -1. */
+int
+listener_fd(int i)
+{
+	return i >= 0 && i < nlistenfds ? listen_fds[i] : -1;
 }
 
 /* Accept (on) or not; 1 if that changed anything. */
