@@ -312,23 +312,31 @@ master_stop_time(struct worker *w)
 }
 
 /*
+ * Tell w to finish now: a Node cluster app the cluster way ("disconnect":
+ * it closes its servers and finishes its connections), any other by its
+ * stop signal.
+ */
+static void
+master_tell_stop(struct worker *w, const char *why)
+{
+	if (cluster_disconnect(w) == 0)
+		return;
+	master_kill(w, master_graceful_signal(w), why);
+}
+
+/*
  * Ask w to finish. In proxy mode porter sees every connection to it, and
  * a program it does not know (exec, node) may take its stop signal as
  * "exit now": it gets the signal once the relays to it are gone, or at
- * graceful_timeout (master_worker_timer_cb). The built-in worker finishes
- * what it serves on SIGQUIT: it is told at once.
+ * graceful_timeout (master_worker_timer_cb); so does a cluster app, whose
+ * private port would drop what waits in its backlog when it closes. The
+ * built-in worker finishes what it serves on SIGQUIT: it is told at once.
  */
 static void
 master_ask_stop(struct worker *w, const char *why)
 {
 	if (w->w_pid <= 0)
 		return;
-	/* A Node cluster app is asked the cluster way: it closes its
-	 * servers and finishes its connections itself. */
-	if (cluster_disconnect(w) == 0) {
-		w->w_stop_held = NULL;
-		return;
-	}
 	if (w->w_mode == MODE_PROXY && w->w_kind != WORKER_BUILTIN &&
 	    w->w_active > 0) {
 		if (w->w_stop_held == NULL)
@@ -343,7 +351,7 @@ master_ask_stop(struct worker *w, const char *why)
 	if (w->w_stop_held != NULL && w->w_state == WS_DRAINING)
 		master_stop_time(w);
 	w->w_stop_held = NULL;
-	master_kill(w, master_graceful_signal(w), why);
+	master_tell_stop(w, why);
 }
 
 /* The worker takes connections from now on; how: what showed it. */
@@ -511,8 +519,7 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 			    (long)w->w_pid, w->w_active,
 			    w->w_active == 1 ? "" : "s");
 			w->w_stop_held = NULL;
-			master_kill(w, master_graceful_signal(w),
-			    "graceful_timeout");
+			master_tell_stop(w, "graceful_timeout");
 			timer_arm(w->w_timer, STOP_TIMEOUT);
 			break;
 		}

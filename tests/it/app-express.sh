@@ -63,42 +63,6 @@ got_term() {	# PID
 	grep -q "(pid $1): SIGTERM after" "$WORK/porter.log"
 }
 
-# reload: SIGHUP, wait for one more "reload: done" (a refused one fails
-# the test at once).
-reload() {
-	local n k
-	n=$(log_count "reload: done")
-	k=$(log_count "keeping the running configuration")
-	kill -HUP "$(master_pid)"
-	wait_for "[ \$(log_count 'reload: done') -gt $n ] ||
-	    [ \$(log_count 'keeping the running configuration') -gt $k ]" ||
-	    fail "reload $((n + 1)) not done"
-	[ "$(log_count "reload: done")" -gt "$n" ] ||
-	    fail "reload $((n + 1)) refused: $(grep "keeping the running" \
-	    "$WORK/porter.log" | tail -n 1)"
-}
-
-# wrk in the background until wrk_stop; arguments: more wrk options.
-wrk_start() {
-	local n
-	n=$(status_get .master.accepted)
-	wrk -t1 -c8 -d100s "$@" "http://127.0.0.1:$LPORT/" \
-	    > "$WORK/wrk.out" 2>&1 5>&- &
-	WRK=$!
-	STARTED="$STARTED $WRK"
-	wait_for "[ \$(status_get .master.accepted) -ge $((n + 8)) ]" ||
-	    fail "wrk did not connect"
-}
-# Stop wrk (SIGINT: it prints its figures); WRK_N requests, WRK_ERRS the
-# lines about errors (empty if none).
-wrk_stop() {
-	kill -INT "$WRK"
-	wait_exit "$WRK" 10 || fail "wrk did not stop"
-	WRK_N=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out")
-	WRK_ERRS=$(grep -E "Socket errors|Non-2xx|unable to" "$WORK/wrk.out")
-	WRK_T=$(sed -n 's/^ *[0-9]* requests in \([0-9.]*[a-z]*\),.*/\1/p' \
-	    "$WORK/wrk.out")
-}
 
 # stop_signal is TERM, the default. A short probation keeps the reloads
 # quick (part 4 uses the default); graceful_timeout long enough that no
