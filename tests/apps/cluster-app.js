@@ -4,6 +4,7 @@
 // the primary. For the test it also
 //   listens on $SECOND_PORT (a second server, on a port porter does not
 //   serve itself), and on $BUSY_PORT if set (taken: its 'error' is kept);
+//   takes at most $MAX_CONNECTIONS at once, if set (server.maxConnections);
 //   GET /            "cluster worker ID, pid PID"
 //   GET /delay/MS    answers after MS ms
 //   GET /bind-error  the error code BUSY_PORT's listen() got, or "none"
@@ -40,7 +41,10 @@ const handler = (req, res) => {
         `isWorker ${cluster.isWorker}\n`);
 };
 
-http.createServer(handler).listen(process.env.PORT || 3000);
+const server = http.createServer(handler);
+if (process.env.MAX_CONNECTIONS)
+  server.maxConnections = Number(process.env.MAX_CONNECTIONS);
+server.listen(process.env.PORT || 3000);
 if (process.env.SECOND_PORT)
   http.createServer(handler).listen(Number(process.env.SECOND_PORT),
       '127.0.0.1');

@@ -13,7 +13,9 @@
 #  3. 4 reloads under wrk (Connection: close): 0 errors; the old workers
 #     are told "disconnect" and exit 0.
 #  4. A graceful stop with a request in flight: the request is answered,
-#     the workers exit 0 (disconnect, no signal).
+#     the workers exit 0 (disconnect, no signal). In handoff mode, a
+#     worker at its maxConnections refuses a newconn: the client is
+#     offered again, and served.
 #  5. An Express cluster app (express from npm): both workers answer.
 #  6. An https cluster app: both workers answer over TLS; in handoff and
 #     shared mode they share the first worker's TLS ticket keys (a
@@ -159,6 +161,31 @@ n=$(grep -Ec "generation [0-9]+\) finished, status 0" "$WORK/porter.log")
 grep -Eq "stopped by signal" "$WORK/porter.log" &&
     fail "a worker was signalled on the graceful stop"
 ok "$MODE: graceful stop: the /delay/1500 request answered 200 after $ms ms, workers disconnected and exited 0"
+
+# 4b. Handoff: a worker at its server.maxConnections answers a newconn
+# with accepted false; porter offers the client to the other worker, or
+# again later, and every client is served.
+if [ "$MODE" = handoff ]; then
+	write_conf "workers 2" "worker node $WORK/apps/cluster-app.js" \
+	    "env MAX_CONNECTIONS=1" "connect_timeout 10s" "ready_timeout 60s" \
+	    "restart_limit 1 60s" "graceful_timeout 30s" \
+	    "reload_probation 500ms"
+	echo "env SECOND_PORT=$SECOND" >> "$WORK/porter.conf"
+	start_porter
+	seq 1 6 | xargs -P 6 -I{} curl -s -m 20 -o /dev/null -w '%{http_code}\n' \
+	    "http://127.0.0.1:$LPORT/delay/700" > "$WORK/codes"
+	n=$(grep -c '^200$' "$WORK/codes")
+	[ "$n" = 6 ] || fail "$n of 6 clients served: $(tr '\n' ' ' < "$WORK/codes")"
+	grep -q "refused a client (closing, or at its maxConnections)" \
+	    "$WORK/porter.log" || fail "no worker refused a client"
+	[ "$(status_get .master.handed_off)" -ge 6 ] ||
+	    fail "/status: handed_off $(status_get .master.handed_off)"
+	[ "$(status_get '[.workers[].accepted] | add')" -ge 6 ] ||
+	    fail "/status: workers accepted $(status_get '[.workers[].accepted]')"
+	ok "$MODE: at maxConnections 1, newconn answered accepted false: offered again, 6/6 served"
+	kill -TERM "$(master_pid)"
+	wait_exit "$PORTER_PID" 10 || fail "porter did not stop"
+fi
 
 # 5. Express, from npm.
 MODULES=$(cd "${srcdir:-.}" && pwd)/.deps/npm/node_modules
