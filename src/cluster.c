@@ -605,7 +605,7 @@ cluster_server_new(struct worker *w, const struct cluster_ask *ca, int *err)
 		addr_text(&w->w_addr, cs->cs_text, sizeof(cs->cs_text));
 		if ((cs->cs_fd = listener_bind(&w->w_addr, ca->ca_backlog, 0,
 		    &cause)) == -1) {
-			*err = errno != 0 ? errno : EADDRINUSE;
+			*err = errno;
 			log_warnx("worker %d: %s", w->w_id, cause ? cause :
 			    "cannot listen on its port");
 			free(cause);
@@ -685,7 +685,9 @@ cluster_answer(struct worker *w, long long seq, struct cluster_server *cs)
 		fd = cs->cs_fd;
 		break;
 	case CS_EXTRA:
-		if (cs->cs_group == NULL)
+		/* Round-robin for handoff workers; a worker of another mode
+		 * (a reload changed it) accepts on it itself. */
+		if (cs->cs_group == NULL || w->w_handoff == NULL)
 			fd = cs->cs_fd;
 		else if (cs->cs_port != -1)
 			lfd = cs->cs_fd;
@@ -774,7 +776,8 @@ cluster_query(struct worker *w, const struct ipc_msg *m)
 			ready_cancel(w);  /* porter's socket would answer */
 	} else {
 		snprintf(cw->cw_other, sizeof(cw->cw_other), "%s", cs->cs_text);
-		if (cs->cs_group != NULL && handoff_join(w, cs->cs_group) == -1)
+		if (cs->cs_group != NULL && w->w_handoff != NULL &&
+		    handoff_join(w, cs->cs_group) == -1)
 			log_warnx("worker %d: out of memory", w->w_id);
 	}
 	log_debug("worker %d (pid %ld): listen() on %s (%s)", w->w_id,

@@ -50,7 +50,8 @@ static int		 slot_open[PORTER_MAX_WORKERS];
 static void	listener_accept_cb(evutil_socket_t, short, void *);
 static void	listener_backoff_cb(evutil_socket_t, short, void *);
 
-/* A bound, listening, non-blocking socket, or -1 with *cause set. */
+/* A bound, listening, non-blocking socket, or -1 with *cause set (if
+ * cause is not NULL) and errno. */
 int
 listener_bind(const struct addr *a, int backlog, int reuseport, char **cause)
 {
@@ -95,6 +96,7 @@ listener_bind(const struct addr *a, int backlog, int reuseport, char **cause)
 		    strerror(saved), hint) == -1)
 			*cause = NULL;
 	}
+	errno = saved;
 	return -1;
 }
 

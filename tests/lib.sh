@@ -322,3 +322,25 @@ wrk_stop() {
 	WRK_T=$(sed -n 's/^ *[0-9]* requests in \([0-9.]*[a-z]*\),.*/\1/p' \
 	    "$WORK/wrk.out")
 }
+
+# reloads_under_wrk N MIN: N reloads while wrk runs with Connection:
+# close; more than MIN requests, none failed. OLDS: the pids they retired.
+reloads_under_wrk() {
+	local i n
+	n=$(sed -n 's/^workers *//p' "$WORK/porter.conf")
+	wait_for '[ "$(worker_pids | wc -l)" = '"$n"' ]' ||
+	    fail "old workers linger"
+	OLDS=""
+	wrk_start -H "Connection: close"
+	for i in $(seq 1 "$1"); do
+		OLDS="$OLDS $(worker_pids | tr '\n' ' ')"
+		reload
+	done
+	wait_for '[ "$(worker_pids | wc -l)" = '"$n"' ]' ||
+	    fail "old workers linger"
+	wrk_stop
+	echo "$1 reloads under wrk, Connection: close: $WRK_N requests in" \
+	    "$WRK_T; ${WRK_ERRS:-no socket errors, no non-2xx}"
+	[ "${WRK_N:-0}" -gt "$2" ] || fail "only ${WRK_N:-0} requests"
+	[ -z "$WRK_ERRS" ] || fail "errors during reloads: $WRK_ERRS"
+}

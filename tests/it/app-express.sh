@@ -95,32 +95,20 @@ wait_for '[ "$(ids_seen)" = "0 1 " ]' ||
 ok "kill -9 of express $m: $m2 serves on $port, 2 ready"
 
 # 3a. 4 reloads under wrk with Connection: close: no error.
-wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
-olds=""
-wrk_start -H "Connection: close"
-for i in 1 2 3 4; do
-	olds="$olds $(worker_pids | tr '\n' ' ')"
-	reload
-done
-wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
-wrk_stop
-echo "4 reloads under wrk, Connection: close: $WRK_N requests in $WRK_T;" \
-    "${WRK_ERRS:-no socket errors, no non-2xx}"
-[ "${WRK_N:-0}" -gt 200 ] || fail "only ${WRK_N:-0} requests"
-[ -z "$WRK_ERRS" ] || fail "errors during reloads: $WRK_ERRS"
+reloads_under_wrk 4 200
 [ "$(log_count "reload: done")" = 4 ] ||
     fail "$(log_count "reload: done") reloads done, not 4"
-for o in $olds; do
+for o in $OLDS; do
 	got_term "$o" || fail "retired express $o: no SIGTERM"
 done
 ok "4 reloads under wrk (-H Connection: close): $WRK_N requests, 0 errors"
 
 # 3b. With keep-alive: wrk's 8 connections stay on the workers they
 # started on; those are retired but not signalled until wrk closes them.
-olds=$(worker_pids | tr '\n' ' ')
+OLDS=$(worker_pids | tr '\n' ' ')
 wrk_start
 reload
-for o in $olds; do
+for o in $OLDS; do
 	kill -0 "$o" 2>/dev/null ||
 	    fail "old worker $o gone while wrk's connections were open"
 	got_term "$o" &&
@@ -135,7 +123,7 @@ echo "a reload under wrk, keep-alive: $WRK_N requests in $WRK_T;" \
     "${WRK_ERRS:-no socket errors, no non-2xx}"
 [ "${WRK_N:-0}" -gt 200 ] || fail "only ${WRK_N:-0} requests"
 [ -z "$WRK_ERRS" ] || fail "errors during keep-alive reloads: $WRK_ERRS"
-for o in $olds; do
+for o in $OLDS; do
 	got_term "$o" || fail "express $o: no SIGTERM"
 done
 ok "a reload under wrk (keep-alive): $WRK_N requests, 0 errors; old workers" \

@@ -170,22 +170,10 @@ ok "reload with a keep-alive connection open: old nginx $old kept it" \
     "($((t1 - t0)) ms+), SIGQUIT from porter $((t2 - t1)) ms after it closed"
 
 # 4a. 4 reloads under wrk with Connection: close: no error.
-wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
-olds=""
-wrk_start -H "Connection: close"
-for i in 1 2 3 4; do
-	olds="$olds $(worker_pids | tr '\n' ' ')"
-	reload
-done
-wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
-wrk_stop
-echo "4 reloads under wrk, Connection: close: $WRK_N requests in $WRK_T;" \
-    "${WRK_ERRS:-no socket errors, no non-2xx}"
-[ "${WRK_N:-0}" -gt 200 ] || fail "only ${WRK_N:-0} requests"
-[ -z "$WRK_ERRS" ] || fail "errors during reloads: $WRK_ERRS"
+reloads_under_wrk 4 200
 [ "$(log_count "reload: done")" = 5 ] ||
     fail "$(log_count "reload: done") reloads done, not 5"
-for o in $olds; do
+for o in $OLDS; do
 	got_signal "$o" 3 "$MP" || fail "retired nginx $o: no SIGQUIT from porter"
 done
 grep -E "signal 15 \(SIGTERM\) received" "$WORK/porter.log" &&
@@ -195,11 +183,11 @@ ok "4 reloads under wrk (-H Connection: close): $WRK_N requests, 0 errors;" \
 
 # 4b. With keep-alive: wrk's 8 connections stay on the workers they
 # started on; those are retired but not signalled until wrk closes them.
-olds=$(worker_pids | tr '\n' ' ')
+OLDS=$(worker_pids | tr '\n' ' ')
 wrk_start
 reload
 reload
-for o in $olds; do
+for o in $OLDS; do
 	kill -0 "$o" 2>/dev/null ||
 	    fail "old worker $o gone while wrk's connections were open"
 	got_signal "$o" '[0-9]+' "$MP" &&
@@ -214,7 +202,7 @@ echo "2 reloads under wrk, keep-alive: $WRK_N requests in $WRK_T;" \
     "${WRK_ERRS:-no socket errors, no non-2xx}"
 [ "${WRK_N:-0}" -gt 200 ] || fail "only ${WRK_N:-0} requests"
 [ -z "$WRK_ERRS" ] || fail "errors during keep-alive reloads: $WRK_ERRS"
-for o in $olds; do
+for o in $OLDS; do
 	got_signal "$o" 3 "$MP" || fail "nginx $o: no SIGQUIT from porter"
 done
 ok "2 reloads under wrk (keep-alive): $WRK_N requests, 0 errors; old nginx" \

@@ -117,19 +117,8 @@ grep -Eq "exited with status|killed by signal" "$WORK/porter.log" &&
 ok "$MODE: cluster.worker.disconnect(): replaced at once, twice (restart_limit 1), exits 0, next id $newid"
 
 # 3. Reloads under load.
-olds=""
-wrk_start -H "Connection: close"
-for i in 1 2 3 4; do
-	olds="$olds $(worker_pids | tr '\n' ' ')"
-	reload
-done
-wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
-wrk_stop
-echo "4 reloads under wrk, Connection: close: $WRK_N requests in $WRK_T;" \
-    "${WRK_ERRS:-no socket errors, no non-2xx}"
-[ "${WRK_N:-0}" -gt 100 ] || fail "only ${WRK_N:-0} requests"
-[ -z "$WRK_ERRS" ] || fail "errors during reloads: $WRK_ERRS"
-for o in $olds; do
+reloads_under_wrk 4 100
+for o in $OLDS; do
 	grep -Eq "\(pid $o, generation [0-9]+\) finished, status 0" \
 	    "$WORK/porter.log" || fail "old worker $o did not exit 0"
 done
