@@ -361,8 +361,10 @@ handoff_send(struct handoff_worker *hw, struct handoff_sock hs)
 	if (key != NULL) {
 		hs.hs_seq = ipc_send_newconn(w->w_chan, hs.hs_fd, key);
 		rv = hs.hs_seq == -1 ? -1 : 0;
-	} else
+	} else {
+		hs.hs_seq = -1;		/* its fd's ACK takes it */
 		rv = ipc_send_socket(w->w_chan, hs.hs_fd);
+	}
 	if (rv == -1) {
 		log_warnx("worker %d (pid %ld): cannot send a socket; killing "
 		    "it", w->w_id, (long)w->w_pid);
