@@ -71,7 +71,7 @@ wait_exit "$PORTER_PID" 20 || fail "porter did not stop"
 write_conf "workers 2" "mode proxy" "restart_limit 2 60s" "ready_timeout 30s"
 worker A 1.5 0
 start_porter
-worker C 1 4
+worker C 1 6
 kill -HUP "$(master_pid)"
 wait_log "waiting for the new generation before giving up" ||
     fail "porter did not wait for the reload under way"
