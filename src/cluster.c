@@ -491,11 +491,13 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	struct addr		 bound;
 	socklen_t		 sslen;
 	int			 fd, on = 1, v6only = ca->ca_v6only;
 
 	memset(&ss, 0, sizeof(ss));
 	if (ca->ca_port == -1) {
+		snprintf(text, len, "%s", ca->ca_address);
 		if (strlen(ca->ca_address) >= sizeof(sun->sun_path)) {
 			*err = ENAMETOOLONG;
 			return -1;
@@ -503,8 +505,10 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 		sun->sun_family = AF_UNIX;
 		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", ca->ca_address);
 		sslen = sizeof(*sun);
-		snprintf(text, len, "%s", ca->ca_address);
 	} else if (ca->ca_address[0] == '\0' || ca->ca_type == 6) {
+		/* The text first: an address that does not parse is named. */
+		snprintf(text, len, "[%s]:%d", ca->ca_address[0] ?
+		    ca->ca_address : "::", ca->ca_port);
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((in_port_t)ca->ca_port);
 		if (ca->ca_address[0] != '\0' && inet_pton(AF_INET6,
@@ -513,9 +517,8 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 			return -1;
 		}
 		sslen = sizeof(*sin6);
-		snprintf(text, len, "[%s]:%d", ca->ca_address[0] ?
-		    ca->ca_address : "::", ca->ca_port);
 	} else {
+		snprintf(text, len, "%s:%d", ca->ca_address, ca->ca_port);
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((in_port_t)ca->ca_port);
 		if (inet_pton(AF_INET, ca->ca_address, &sin->sin_addr) != 1) {
@@ -523,7 +526,6 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 			return -1;
 		}
 		sslen = sizeof(*sin);
-		snprintf(text, len, "%s:%d", ca->ca_address, ca->ca_port);
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
@@ -547,11 +549,10 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 	    listen(fd, ca->ca_backlog) == -1)
 		goto fail;
 	if (ca->ca_port == 0) {		/* listen(0): say where it went */
-		sslen = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
-			snprintf(text, len, "%s:%d", ss.ss_family == AF_INET6 ?
-			    "[::]" : "0.0.0.0", ntohs(ss.ss_family ==
-			    AF_INET6 ? sin6->sin6_port : sin->sin_port));
+		bound.a_len = sizeof(bound.a_ss);
+		if (getsockname(fd, (struct sockaddr *)&bound.a_ss,
+		    &bound.a_len) == 0)
+			addr_text(&bound, text, len);
 	}
 	return fd;
 
