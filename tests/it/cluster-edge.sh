@@ -7,6 +7,12 @@
 #     again, is replaced with the back-off but not counted by
 #     restart_limit (1 here), nor killed when its channel closes: each
 #     exits 0.
+#  3. handoff and shared: an app that calls listen() late is taken for a
+#     classic script at first, and given clients the classic way (handoff:
+#     a socket; shared: porter's listening socket, which its Node then
+#     accepts on for nobody). When it listens, porter replaces it, and the
+#     replacement waits for its listen(): every client is served after.
+#     proxy: nothing to tell apart, no classic script is logged.
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-60}
 . "${srcdir:-.}/tests/lib.sh"
 
@@ -55,3 +61,62 @@ grep -Eq "exited with status|killed by signal" "$WORK/porter.log" &&
     "$(grep -E "exited with|killed by" "$WORK/porter.log")"
 stop_porter
 ok "$MODE: a worker that disconnects itself young: replaced with the back-off, exits 0, not counted (restart_limit 1)"
+
+# 3. A late listen(). Worker 1 listens once go-1 exists, its replacement
+# once go-2 does.
+if [ "$MODE" = proxy ]; then
+	# Nothing to tell apart: a worker that has not listened by its
+	# ready_timeout is killed for that, never taken for a classic script.
+	write_conf "workers 1" "worker node $APP" "env GO_DIR=$WORK/go" \
+	    "ready_timeout 2s" "restart_limit 10 60s"
+	run_porter
+	wait_log "not ready after 2000 ms: it never called listen\(\)" ||
+	    fail "no ready_timeout"
+	grep -q "classic script" "$WORK/porter.log" &&
+	    fail "proxy mode took a worker for a classic script:" \
+	    "$(grep "classic script" "$WORK/porter.log")"
+	touch "$WORK/go/go-2"
+	wait_ready 1
+	grep -q "classic script" "$WORK/porter.log" &&
+	    fail "proxy mode: $(grep "classic script" "$WORK/porter.log")"
+	stop_porter
+	ok "$MODE: a late listen() is waited for (ready_timeout), no classic script in the log"
+else
+	write_conf "workers 1" "worker node $APP" "env GO_DIR=$WORK/go" \
+	    "ready_timeout 60s" "restart_limit 1 60s" "connect_timeout 10s"
+	start_porter	# ready as a classic script
+	[ "$(status_get '.workers[0].node.style')" = classic ] ||
+	    fail "/status: $(status_get -c '.workers[0].node')"
+	if [ "$MODE" = handoff ]; then
+		# A client now goes to it as a classic socket: never served.
+		curl -s -m 50 -o /dev/null "http://127.0.0.1:$LPORT/" &
+		LOST=$!
+		wait_for '[ "$(status_get .master.handed_off)" -ge 1 ]' ||
+		    fail "the client was not handed off"
+	fi
+	touch "$WORK/go/go-1"
+	wait_log "called listen\(\) on porter's port after it was taken for a classic script" ||
+	    fail "a late listen() went unnoticed"
+	wait_log "replacing it, it was taken for a classic script" ||
+	    fail "the worker taken for a classic script was not replaced"
+	wait_log "waiting for it: .*late-cluster.js called listen\(\) late before" ||
+	    fail "the replacement was taken for a classic script too"
+	[ "$(status_get '.workers[0].state')" = starting ] ||
+	    fail "/status: the replacement is $(status_get '.workers[0].state')"
+	touch "$WORK/go/go-2"
+	wait_ready 1
+	[ "$(status_get '.workers[0].node.style')" = cluster ] ||
+	    fail "/status: $(status_get -c '.workers[0].node')"
+	# Every client served: none accepted by a server nobody serves.
+	seq 1 30 | xargs -P 6 -I{} curl -s -m 5 -o /dev/null -w '%{http_code}\n' \
+	    "http://127.0.0.1:$LPORT/" > "$WORK/codes"
+	n=$(grep -c '^200$' "$WORK/codes")
+	[ "$n" = 30 ] || fail "$n of 30 clients served after the late listen()"
+	if [ "$MODE" = handoff ]; then
+		# The client it was given went with it, not at curl's -m 50.
+		wait_exit "$LOST" 20 || fail "the client given to it still hangs"
+	fi
+	grep -q "giving up" "$WORK/porter.log" && fail "porter gave up"
+	stop_porter
+	ok "$MODE: a late listen(): the worker taken for a classic script is replaced, the replacement waits for listen(), 30/30 served"
+fi
