@@ -13,6 +13,8 @@
 #     accepts on for nobody). When it listens, porter replaces it, and the
 #     replacement waits for its listen(): every client is served after.
 #     proxy: nothing to tell apart, no classic script is logged.
+#  4. handoff: a worker at its maxConnections refuses a burst of newconns:
+#     the back-off doubles once for the burst, not once per client.
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-60}
 . "${srcdir:-.}/tests/lib.sh"
 
@@ -119,4 +121,44 @@ else
 	grep -q "giving up" "$WORK/porter.log" && fail "porter gave up"
 	stop_porter
 	ok "$MODE: a late listen(): the worker taken for a classic script is replaced, the replacement waits for listen(), 30/30 served"
+fi
+
+# 4. Handoff: a burst of refusals. The worker listens (ready_check listen)
+# once the holder and four clients wait: the holder goes first and takes
+# its one connection, then porter accepts the four and sends them at once;
+# they are refused together.
+if [ "$MODE" = handoff ]; then
+	rm -f "$WORK"/go/*
+	write_conf "workers 1" "worker node $APP" "env GO_DIR=$WORK/go" \
+	    "env MAX_CONNECTIONS=1" "ready_check listen" "ready_timeout 60s" \
+	    "connect_timeout 20s"
+	run_porter
+	wait_for '[ "$(status_get .workers[0].state)" = starting ]' ||
+	    fail "porter did not start"
+	exec 3<> "/dev/tcp/127.0.0.1/$LPORT"
+	wait_for '[ "$(status_get .master.accepted)" -ge 1 ]' ||
+	    fail "the holder was not accepted"
+	for i in 1 2 3 4; do
+		curl -s -m 30 -o /dev/null -w '%{http_code}\n' \
+		    "http://127.0.0.1:$LPORT/" > "$WORK/code.$i" 3>&- &
+		eval "C$i=\$!"
+	done
+	# porter holds the holder, the four wait in its listener's backlog.
+	wait_for '[ "$(conns_to $LPORT)" -ge 5 ]' ||
+	    fail "the four clients did not connect"
+	touch "$WORK/go/go-1"
+	wait_for '[ "$(log_count "refused a client")" -ge 4 ]' ||
+	    fail "the worker at maxConnections refused no client"
+	backoffs=$(grep "refused a client" "$WORK/porter.log" | head -n 4 |
+	    sed 's/.*none for it for \([0-9]*\) ms.*/\1/' | tr '\n' ' ')
+	[ "$backoffs" = "100 100 100 100 " ] ||
+	    fail "one burst of refusals made the back-off $backoffs"
+	exec 3>&-
+	for i in 1 2 3 4; do
+		eval "wait_exit \$C$i 30" || fail "client $i was not served"
+		[ "$(cat "$WORK/code.$i")" = 200 ] ||
+		    fail "client $i got $(cat "$WORK/code.$i")"
+	done
+	stop_porter
+	ok "$MODE: four newconns refused at once (maxConnections): one back-off of 100 ms, then all served"
 fi
