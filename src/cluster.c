@@ -654,6 +654,16 @@ cluster_server_new(struct worker *w, const struct cluster_ask *ca, int *err)
 		cs->cs_kind = CS_FRONT;
 		cs->cs_listen = line;
 		snprintf(cs->cs_text, sizeof(cs->cs_text), "%s", w->w_conf->c_listen[line].a_text);
+		/* XXX Node's shared server takes one socket: the others could
+		 * go to it as newconn, as in handoff mode. */
+		if (w->w_mode == MODE_SHARED && w->w_conf->c_nlisten > 1)
+			log_warnx("%s: in shared mode a cluster app's listen() "
+			    "gets this listen line's socket only: nobody "
+			    "accepts on porter's %d other listen line%s, whose "
+			    "clients wait unanswered (handoff and proxy modes "
+			    "serve every listen line)", cs->cs_text,
+			    w->w_conf->c_nlisten - 1,
+			    w->w_conf->c_nlisten == 2 ? "" : "s");
 	} else if (w->w_mode == MODE_PROXY && ca->ca_port == w->w_port) {
 		cs->cs_kind = CS_PRIVATE;
 		addr_text(&w->w_addr, cs->cs_text, sizeof(cs->cs_text));

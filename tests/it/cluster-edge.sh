@@ -15,6 +15,9 @@
 #     proxy: nothing to tell apart, no classic script is logged.
 #  4. handoff: a worker at its maxConnections refuses a burst of newconns:
 #     the back-off doubles once for the burst, not once per client.
+#  5. Two listen lines: handoff and proxy modes serve both to an app that
+#     listens on PORT; in shared mode its Node takes one socket, and
+#     porter says that the other line is not served.
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-60}
 . "${srcdir:-.}/tests/lib.sh"
 
@@ -162,3 +165,21 @@ if [ "$MODE" = handoff ]; then
 	stop_porter
 	ok "$MODE: four newconns refused at once (maxConnections): one back-off of 100 ms, then all served"
 fi
+
+# 5. Two listen lines.
+write_conf "workers 1" "worker node $APP" "ready_timeout 60s"
+SECOND=$((WPORT + 7))
+echo "listen 127.0.0.1:$SECOND" >> "$WORK/porter.conf"
+start_porter
+[ "$(code /)" = 200 ] || fail "nothing answers on $LPORT"
+if [ "$MODE" = shared ]; then
+	wait_log "127.0.0.1:$LPORT: in shared mode a cluster app's listen\(\) gets this listen line's socket only" ||
+	    fail "no word of the listen line nobody serves"
+	ok "$MODE: two listen lines: the one a cluster app does not serve is logged"
+else
+	[ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' \
+	    "http://127.0.0.1:$SECOND/")" = 200 ] ||
+	    fail "the second listen line $SECOND is not served"
+	ok "$MODE: two listen lines: both served by a cluster app on PORT"
+fi
+stop_porter
