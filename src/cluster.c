@@ -7,7 +7,9 @@
  * socket); in proxy mode porter binds the worker's private port for it;
  * any other server porter binds as Node's primary would. A worker that has
  * not asked for porter's port once its main module ran (and a grace after)
- * is a classic script, which takes plain socket handles instead.
+ * is a classic script, which takes plain socket handles instead; one that
+ * asks later was misjudged: it is replaced, and the workers of its script
+ * wait for listen() from then on.
  */
 #include "config.h"
 
@@ -18,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,7 @@
 #define CLUSTER_MAX_SERVERS	16	/* servers one worker may have */
 #define CLUSTER_KEY_MAX		320
 #define CLUSTER_BACKLOG		511	/* Node's, when none is asked for */
+#define CLUSTER_LATE_MAX	8	/* scripts remembered as listening late */
 
 enum cluster_kind {
 	CS_FRONT = 0,		/* porter's port: porter's own listener */
@@ -92,6 +96,10 @@ struct cluster_ask {
 
 static TAILQ_HEAD(, cluster_server) servers = TAILQ_HEAD_INITIALIZER(servers);
 static unsigned int	cluster_ids;	/* Node's ids start at 1 */
+/* Scripts that called listen() after their worker was taken for a classic
+ * script: theirs wait for listen(), across restarts and reloads. */
+static char		*late[CLUSTER_LATE_MAX];
+static int		 nlate;
 
 static const char *style_names[] = { "undecided", "cluster", "classic" };
 static const char *kind_names[] = { "front", "worker port", "extra" };
@@ -301,14 +309,50 @@ cluster_classic(struct worker *w, const char *why)
 
 	cw->cw_style = STYLE_CLASSIC;
 	evtimer_del(cw->cw_timer);
-	log_info("worker %d (pid %ld): %s: a classic script, given sockets in "
-	    "process.on('message') (\"ready_check listen\" waits for "
-	    "listen())", w->w_id, (long)w->w_pid, why);
+	if (w->w_mode != MODE_PROXY)	/* where it is given nothing */
+		log_info("worker %d (pid %ld): %s: a classic script, given "
+		    "sockets in process.on('message') (\"ready_check listen\" "
+		    "waits for listen())", w->w_id, (long)w->w_pid, why);
 	if (w->w_mode == MODE_SHARED && w->w_state == WS_STARTING)
 		master_send_servers(w);
 	if (w->w_mode != MODE_PROXY &&
 	    w->w_conf->c_ready_check == READY_CHECK_DEFAULT)
 		master_worker_ready(w, READY_CLASSIC);
+}
+
+/* The script w runs. */
+static const char *
+cluster_script(const struct worker *w)
+{
+	return w->w_conf->c_worker_argv[0];
+}
+
+/* Whether w's script called listen() late before (cluster_misjudged). */
+static int
+cluster_late(const struct worker *w)
+{
+	int	i;
+
+	for (i = 0; i < nlate; i++)
+		if (strcmp(late[i], cluster_script(w)) == 0)
+			return 1;
+	return 0;
+}
+
+/* Remember that w's script listens late; the oldest is forgotten. */
+static void
+cluster_late_add(const struct worker *w)
+{
+	char	*s;
+
+	if (cluster_late(w) || (s = strdup(cluster_script(w))) == NULL)
+		return;
+	if (nlate == CLUSTER_LATE_MAX) {
+		free(late[0]);
+		memmove(late, late + 1, (CLUSTER_LATE_MAX - 1) * sizeof(*late));
+		nlate--;
+	}
+	late[nlate++] = s;
 }
 
 /* Its main module ran, and a grace more: no listen() on porter's port. */
@@ -323,6 +367,13 @@ cluster_grace_cb(evutil_socket_t fd, short what, void *arg)
 	if (w->w_cluster == NULL || w->w_cluster->cw_style != STYLE_UNKNOWN ||
 	    w->w_conf->c_ready_check == READY_CHECK_LISTEN)
 		return;
+	if (cluster_late(w)) {
+		log_info("worker %d (pid %ld): no listen() %d ms after its main "
+		    "module ran; waiting for it: %s called listen() late "
+		    "before", w->w_id, (long)w->w_pid, CLUSTER_GRACE,
+		    cluster_script(w));
+		return;
+	}
 	snprintf(why, sizeof(why), "no listen() on porter's port %d ms after "
 	    "its main module ran", CLUSTER_GRACE);
 	cluster_classic(w, why);
@@ -345,7 +396,9 @@ cluster_probe_answer(struct worker *w)
 			log_warnx("worker %d: cannot answer its queryServer",
 			    w->w_id);
 	cw->cw_nheld = 0;
-	if (cw->cw_style == STYLE_UNKNOWN)
+	/* In proxy mode there is nothing to tell apart: a node worker gets
+	 * its port, if it asks, and nothing else. */
+	if (cw->cw_style == STYLE_UNKNOWN && w->w_mode != MODE_PROXY)
 		timer_arm(cw->cw_timer, CLUSTER_GRACE);
 	return 1;
 }
@@ -491,11 +544,13 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	struct addr		 bound;
 	socklen_t		 sslen;
 	int			 fd, on = 1, v6only = ca->ca_v6only;
 
 	memset(&ss, 0, sizeof(ss));
 	if (ca->ca_port == -1) {
+		snprintf(text, len, "%s", ca->ca_address);
 		if (strlen(ca->ca_address) >= sizeof(sun->sun_path)) {
 			*err = ENAMETOOLONG;
 			return -1;
@@ -503,8 +558,10 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 		sun->sun_family = AF_UNIX;
 		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", ca->ca_address);
 		sslen = sizeof(*sun);
-		snprintf(text, len, "%s", ca->ca_address);
 	} else if (ca->ca_address[0] == '\0' || ca->ca_type == 6) {
+		/* The text first: an address that does not parse is named. */
+		snprintf(text, len, "[%s]:%d", ca->ca_address[0] ?
+		    ca->ca_address : "::", ca->ca_port);
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((in_port_t)ca->ca_port);
 		if (ca->ca_address[0] != '\0' && inet_pton(AF_INET6,
@@ -513,9 +570,8 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 			return -1;
 		}
 		sslen = sizeof(*sin6);
-		snprintf(text, len, "[%s]:%d", ca->ca_address[0] ?
-		    ca->ca_address : "::", ca->ca_port);
 	} else {
+		snprintf(text, len, "%s:%d", ca->ca_address, ca->ca_port);
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((in_port_t)ca->ca_port);
 		if (inet_pton(AF_INET, ca->ca_address, &sin->sin_addr) != 1) {
@@ -523,7 +579,6 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 			return -1;
 		}
 		sslen = sizeof(*sin);
-		snprintf(text, len, "%s:%d", ca->ca_address, ca->ca_port);
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
@@ -547,11 +602,10 @@ cluster_bind(const struct cluster_ask *ca, char *text, size_t len, int *err)
 	    listen(fd, ca->ca_backlog) == -1)
 		goto fail;
 	if (ca->ca_port == 0) {		/* listen(0): say where it went */
-		sslen = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
-			snprintf(text, len, "%s:%d", ss.ss_family == AF_INET6 ?
-			    "[::]" : "0.0.0.0", ntohs(ss.ss_family ==
-			    AF_INET6 ? sin6->sin6_port : sin->sin_port));
+		bound.a_len = sizeof(bound.a_ss);
+		if (getsockname(fd, (struct sockaddr *)&bound.a_ss,
+		    &bound.a_len) == 0)
+			addr_text(&bound, text, len);
 	}
 	return fd;
 
@@ -600,6 +654,16 @@ cluster_server_new(struct worker *w, const struct cluster_ask *ca, int *err)
 		cs->cs_kind = CS_FRONT;
 		cs->cs_listen = line;
 		snprintf(cs->cs_text, sizeof(cs->cs_text), "%s", w->w_conf->c_listen[line].a_text);
+		/* XXX Node's shared server takes one socket: the others could
+		 * go to it as newconn, as in handoff mode. */
+		if (w->w_mode == MODE_SHARED && w->w_conf->c_nlisten > 1)
+			log_warnx("%s: in shared mode a cluster app's listen() "
+			    "gets this listen line's socket only: nobody "
+			    "accepts on porter's %d other listen line%s, whose "
+			    "clients wait unanswered (handoff and proxy modes "
+			    "serve every listen line)", cs->cs_text,
+			    w->w_conf->c_nlisten - 1,
+			    w->w_conf->c_nlisten == 2 ? "" : "s");
 	} else if (w->w_mode == MODE_PROXY && ca->ca_port == w->w_port) {
 		cs->cs_kind = CS_PRIVATE;
 		addr_text(&w->w_addr, cs->cs_text, sizeof(cs->cs_text));
@@ -705,6 +769,34 @@ cluster_answer(struct worker *w, long long seq, struct cluster_server *cs)
 	    (struct sockaddr *)&ss, fd);
 }
 
+/*
+ * w, taken for a classic script, asks for porter's port after all: it was
+ * given porter's clients the classic way, which it never serves (handoff:
+ * sockets; shared: the listening socket, which its Node accepts on for
+ * nobody, and would go on accepting on beside its own server). It is
+ * replaced by a worker that waits for its listen(), as are later workers
+ * of its script, and goes now (unanswered), with the clients it holds.
+ * -1 if it cannot be replaced now (master_replace holds back a worker that
+ * asks again and again): it serves the cluster way until then.
+ */
+static int
+cluster_misjudged(struct worker *w)
+{
+	log_warnx("worker %d (pid %ld) called listen() on porter's port after "
+	    "it was taken for a classic script: the clients porter gave it "
+	    "meanwhile are never served; workers of %s wait for listen() from "
+	    "now on (\"ready_check listen\" does so from the start)", w->w_id,
+	    (long)w->w_pid, cluster_script(w));
+	cluster_late_add(w);
+	master_replace(w, "it was taken for a classic script");
+	if (!w->w_retiring)
+		return -1;	/* not now: it stays until its turn */
+	w->w_cluster->cw_disconnecting = 1;	/* no answers any more */
+	master_kill(w, SIGTERM, "taken for a classic script, it holds "
+	    "clients it never serves");
+	return 0;
+}
+
 /* queryServer: w's listen(). */
 static void
 cluster_query(struct worker *w, const struct ipc_msg *m)
@@ -730,6 +822,9 @@ cluster_query(struct worker *w, const struct ipc_msg *m)
 	}
 	mine = cluster_front_line(w, ca.ca_port) != -1 ||
 	    (w->w_mode == MODE_PROXY && ca.ca_port == w->w_port);
+	if (mine && cw->cw_style == STYLE_CLASSIC && w->w_mode != MODE_PROXY &&
+	    cluster_misjudged(w) == 0)
+		return;
 	if ((cs = cluster_find(ca.ca_key)) != NULL) {
 		for (i = 0; i < cw->cw_nservers; i++)
 			if (cw->cw_servers[i] == cs)
@@ -764,12 +859,6 @@ cluster_query(struct worker *w, const struct ipc_msg *m)
 		log_warnx("worker %d: cannot answer its queryServer", w->w_id);
 	if (cs->cs_kind == CS_FRONT || cs->cs_kind == CS_PRIVATE) {
 		cw->cw_port = cs;
-		if (cw->cw_style == STYLE_CLASSIC)
-			log_warnx("worker %d (pid %ld) called listen() on "
-			    "porter's port after it was taken for a classic "
-			    "script; it gets clients the cluster way from now "
-			    "on (\"ready_check listen\" waits for listen())",
-			    w->w_id, (long)w->w_pid);
 		cw->cw_style = STYLE_APP;
 		evtimer_del(cw->cw_timer);
 		if (cs->cs_kind == CS_PRIVATE)

@@ -41,6 +41,7 @@ struct handoff_sock {
 	uint64_t	 hs_since;	/* ms: waiting since */
 	uint64_t	 hs_born;	/* ms: accepted at */
 	long long	 hs_seq;	/* newconn: what the answer acks */
+	uint64_t	 hs_nth;	/* its worker's hw_sent when sent */
 };
 
 /*
@@ -76,6 +77,8 @@ struct handoff_worker {
 	struct handoff_worker	*hw_next;
 	int			 hw_backoff;	/* ms, after a NACK; 0: none */
 	uint64_t		 hw_until;	/* no sockets before (ms) */
+	uint64_t		 hw_sent;	/* sockets sent, ever */
+	uint64_t		 hw_round;	/* hw_sent at the last back-off */
 	struct event		*hw_retry;	/* the back-off is over */
 	struct log_limit	 hw_lim;
 };
@@ -374,6 +377,7 @@ handoff_send(struct handoff_worker *hw, struct handoff_sock hs)
 	}
 	hs.hs_tries++;
 	hs.hs_since = clock_ms();
+	hs.hs_nth = ++hw->hw_sent;
 	(void)handoff_ring_push(&hw->hw_flight, hs, 0);	/* has room */
 	if (hw->hw_flight.hr_n == 1)
 		timer_arm(hw->hw_acktimer, master->m_conf->c_connect_timeout);
@@ -408,7 +412,7 @@ handoff_dispatch(struct handoff_group *g, struct handoff_sock hs, int first)
 static void
 handoff_take(struct handoff_group *g, int fd)
 {
-	struct handoff_sock	hs = { fd, 0, 0, 0, -1 };
+	struct handoff_sock	hs = { fd, 0, 0, 0, -1, 0 };
 
 	hs.hs_since = hs.hs_born = clock_ms();
 	master_conn_accepted();
@@ -502,7 +506,9 @@ handoff_taken(struct handoff_worker *hw)
  * take it now (at its fd limit, or at its own maxConnections). It gets
  * none of the group for a while, doubling while it keeps refusing, and
  * the socket goes to another worker or waits; it is closed only once it
- * has waited connect_timeout since it was accepted.
+ * has waited connect_timeout since it was accepted. The sockets sent
+ * before the back-off began come back for the same reason: the back-off
+ * doubles once for them all, not once each.
  */
 static void
 handoff_refused(struct handoff_worker *hw, const char *how)
@@ -513,11 +519,14 @@ handoff_refused(struct handoff_worker *hw, const char *how)
 
 	hs = handoff_ring_pop(&hw->hw_flight, 0);
 	handoff_ack_arm(hw);
-	hw->hw_backoff = hw->hw_backoff == 0 ? NACK_BACKOFF :
-	    hw->hw_backoff >= NACK_BACKOFF_MAX / 2 ? NACK_BACKOFF_MAX :
-	    2 * hw->hw_backoff;
-	hw->hw_until = now + (uint64_t)hw->hw_backoff;
-	timer_arm(hw->hw_retry, hw->hw_backoff);
+	if (hs.hs_nth > hw->hw_round || hw->hw_backoff == 0) {
+		hw->hw_backoff = hw->hw_backoff == 0 ? NACK_BACKOFF :
+		    hw->hw_backoff >= NACK_BACKOFF_MAX / 2 ? NACK_BACKOFF_MAX :
+		    2 * hw->hw_backoff;
+		hw->hw_until = now + (uint64_t)hw->hw_backoff;
+		hw->hw_round = hw->hw_sent;
+		timer_arm(hw->hw_retry, hw->hw_backoff);
+	}
 	log_warnx_limit(&hw->hw_lim, "worker %d (pid %ld) %s; none for it "
 	    "for %d ms", w->w_id, (long)w->w_pid, how, hw->hw_backoff);
 	if (now - hs.hs_born >= (uint64_t)master->m_conf->c_connect_timeout) {

@@ -485,9 +485,12 @@ master_chan_close_cb(struct channel *ch, const char *why, void *arg)
 	 * A worker closes its channel when it exits. A built-in worker that
 	 * closed it and lives on is broken, and so is a handoff worker, which
 	 * can no longer be given clients: make it exit (it is restarted as
-	 * usual). A Node worker in proxy or shared mode may let it go.
+	 * usual). A Node worker in proxy or shared mode may let it go, and
+	 * so may one that asked to be replaced (a cluster app that
+	 * disconnected itself closes it on its way out).
 	 */
 	if (w->w_pid > 0 && !master->m_stopping && !w->w_retiring &&
+	    !w->w_replace &&
 	    (w->w_kind == WORKER_BUILTIN || w->w_mode == MODE_HANDOFF))
 		master_kill(w, SIGTERM, "its channel closed");
 }
@@ -1008,7 +1011,7 @@ master_exited(struct worker *w, int status)
 {
 	uint64_t	ms = clock_ms() - w->w_started;
 	char		who[96];
-	int		delay;
+	int		delay, asked;
 
 	/* Who ended it: porter (and why), or someone else. */
 	if (WIFSIGNALED(status) && w->w_killwhy != NULL &&
@@ -1019,7 +1022,9 @@ master_exited(struct worker *w, int status)
 		snprintf(who, sizeof(who), ": not from porter");
 	else
 		who[0] = '\0';
-	if (w->w_retiring || master->m_stopping) {
+	/* It asked to be replaced, and left cleanly before that was due. */
+	asked = w->w_replace && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (w->w_retiring || master->m_stopping || asked) {
 		/* Asked to go: however it went is how it was meant to. */
 		if (WIFSIGNALED(status))
 			log_info("worker %d (pid %ld, generation %u) stopped "
@@ -1056,7 +1061,7 @@ master_exited(struct worker *w, int status)
 		w->w_chan = NULL;
 	}
 	evtimer_del(w->w_timer);
-	w->w_replace = 0;	/* it went first: restarted as usual */
+	w->w_replace = 0;	/* it went first: restarted (below) */
 	w->w_pid = 0;
 	if (w->w_mode != MODE_PROXY) {
 		/* Its clients went with it; relays count themselves. */
@@ -1081,7 +1086,16 @@ master_exited(struct worker *w, int status)
 	master_worker_set_state(w, WS_IDLE);
 	if (master->m_stopping)
 		return;
-
+	if (asked) {
+		/* Its replacement, when it was due: not a restart. */
+		delay = w->w_replace_at > clock_ms() ?
+		    (int)(w->w_replace_at - clock_ms()) : 0;
+		w->w_restarts++;
+		log_info("worker %d: its replacement starts in %d ms", w->w_id,
+		    delay);
+		timer_arm(w->w_timer, delay);
+		return;
+	}
 	if (master_count_restart() == -1) {
 		master_give_up();
 		return;
