@@ -182,7 +182,9 @@ status_json(struct evbuffer *b)
 		status_json_str(b, ready_notice(w));
 		evbuffer_add(b, "}", 1);
 	}
-	evbuffer_add_printf(b, "]}\n");
+	evbuffer_add(b, "]", 1);
+	upstream_status_json(b);	/* upstreams, every target */
+	evbuffer_add_printf(b, "}\n");
 }
 
 /*
@@ -317,6 +319,7 @@ status_metrics(struct evbuffer *b)
 	status_workers(b, ss, n, "porter_worker_connections_total", "counter",
 	    "Connections given to the worker.",
 	    offsetof(struct status_series, ss_accepted));
+	upstream_status_metrics(b);
 }
 
 static const char *
