@@ -1626,6 +1626,8 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	if (master_start_workers(c, 0) == -1)
 		return EXIT_START;
 	master_fds(0);
+	if (c->c_workers == 0)
+		master_sd_update();	/* upstreams only: nobody to wait for */
 
 	log_info("porter %s: %s mode, %d %s worker%s, listening on %s%s",
 	    PORTER_VERSION, conf_mode_name(c->c_mode), c->c_workers,

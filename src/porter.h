@@ -683,6 +683,8 @@ struct access_entry {			/* one relayed connection, ended */
 	uint64_t		 a_out;		/* worker -> client */
 	uint64_t		 a_ms;		/* duration */
 	const char		*a_end;		/* how it ended */
+	const char		*a_upstream;	/* a remote target's "ADDR:PORT",
+						   or NULL (a worker's) */
 };
 int		 access_open(const char *, int);
 int		 access_reopen(void);

@@ -95,6 +95,8 @@ struct relay {
 	uint64_t		 r_start;	/* accepted, ms (clock_ms) */
 	int			 r_wid;		/* relayed to: worker id, port */
 	int			 r_wport;
+	const char		*r_upname;	/* or a remote upstream (its
+						   t_name: fixed while held) */
 	struct side		*r_finfirst;	/* the side that sent FIN first */
 	TAILQ_ENTRY(relay)	 r_entry;	/* in exactly one list */
 	/* Who the client is (for proxy_protocol and an access log): as
@@ -391,6 +393,8 @@ relay_connected(struct relay *r)
 	r->r_hdrlen = 0;
 	r->r_state = RS_RELAYING;
 	upstream_relayed(r->r_target, &r->r_wid, &r->r_wport);
+	if (r->r_target->t_worker == NULL)
+		r->r_upname = r->r_target->t_name;
 	if (nrthreads == 0) {
 		relay_start(r);
 		return;
@@ -830,6 +834,7 @@ relay_log(struct relay *r, const char *why)
 		e.a_local.ss_family = AF_UNSPEC;
 	e.a_worker = r->r_state == RS_RELAYING ? r->r_wid : -1;
 	e.a_wport = r->r_wport;
+	e.a_upstream = r->r_state == RS_RELAYING ? r->r_upname : NULL;
 	e.a_in = r->s.sent;
 	e.a_out = r->c.sent;
 	e.a_ms = clock_ms() - r->r_start;

@@ -39,6 +39,7 @@ static struct upgroup_list	groups = TAILQ_HEAD_INITIALIZER(groups);
 static int			ntargets;	/* remote, gone ones too */
 static uint64_t			target_serial;
 static struct log_limit		recover_lim;
+static struct event		*kick_ev;	/* relay_kick, from the loop */
 
 static const char *admin_names[] = { "ready", "drain", "maint" };
 static const char *kind_names[] = { "static", "resolve", "srv" };
@@ -499,6 +500,32 @@ upstream_first_check(void)
 	return iv > 1 ? (int)(random() % iv) : 0;
 }
 
+static void
+upstream_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	relay_kick();
+}
+
+/*
+ * A target may take clients now: the waiting ones are given to it from
+ * the loop, not from here (this may run inside relay_connect, whose
+ * caller walks the relays).
+ */
+static void
+upstream_kick(void)
+{
+	if (kick_ev == NULL && (kick_ev = evtimer_new(master->m_base,
+	    upstream_kick_cb, NULL)) == NULL) {
+		log_warnx("upstream: out of memory");
+		return;
+	}
+	if (!evtimer_pending(kick_ev, NULL))
+		timer_arm(kick_ev, 0);
+}
+
 /* The one door to a target's health: logs old -> new. */
 static void
 upstream_set_health(struct target *t, enum health_state s, const char *why)
@@ -513,7 +540,7 @@ upstream_set_health(struct target *t, enum health_state s, const char *why)
 		    t->t_name, why);
 	else {
 		log_info("upstream: %s: down -> up (%s)", t->t_name, why);
-		relay_kick();
+		upstream_kick();
 	}
 }
 
@@ -537,7 +564,7 @@ upstream_set_admin(struct target *t, enum target_admin a, const char *why)
 			health_probe_start(t, 0);
 	}
 	if (a == TARGET_READY)
-		relay_kick();
+		upstream_kick();
 	return 0;
 }
 
@@ -553,7 +580,7 @@ upstream_set_weight(struct target *t, int weight, const char *why)
 	t->t_weight = weight;
 	t->t_cw = 0;
 	if (old == 0)
-		relay_kick();
+		upstream_kick();
 	return 0;
 }
 
@@ -590,7 +617,7 @@ upstream_target_new(struct upgroup *g, const struct sockaddr *sa,
 	    g->g_line.ul_kind == UPSTREAM_STATIC ? "" : " from ",
 	    g->g_line.ul_kind == UPSTREAM_STATIC ? "" : g->g_line.ul_name,
 	    weight, backup ? ", backup" : "");
-	relay_kick();
+	upstream_kick();
 	return t;
 }
 
@@ -633,7 +660,7 @@ upstream_target_revive(struct target *t, struct upgroup *g, int weight,
 	t->t_cw = 0;
 	if (master->m_conf->c_health.hc_kind != HEALTH_NONE)
 		health_probe_start(t, 0);
-	relay_kick();
+	upstream_kick();
 }
 
 static int
@@ -888,7 +915,7 @@ upstream_reload(struct conf *oc, struct conf *nc)
 			free(cause);
 		}
 	}
-	relay_kick();
+	upstream_kick();
 }
 
 void
@@ -906,6 +933,9 @@ upstream_stop(void)
 	while ((t = TAILQ_FIRST(&targets)) != NULL)
 		upstream_target_free(t);
 	resolve_free();
+	if (kick_ev != NULL)
+		event_free(kick_ev);
+	kick_ev = NULL;
 }
 
 /* ---- local workers ---- */
@@ -1400,8 +1430,8 @@ upstream_metric(struct evbuffer *b, struct target *const *cand, int n,
 	    name, type);
 	for (i = 0; i < n; i++) {
 		t = cand[i];
-		if (t->t_worker != NULL && t->t_worker->w_pid <= 0)
-			continue;	/* no process, no port: no series */
+		if (t->t_worker != NULL)
+			continue;	/* porter_worker_*: theirs */
 		switch (which) {
 		case 0:
 			v = t->t_health.h_state == HEALTH_UP &&
@@ -1422,19 +1452,25 @@ upstream_metric(struct evbuffer *b, struct target *const *cand, int n,
 		}
 		addr_text(upstream_addr(t), addr, sizeof(addr));
 		evbuffer_add_printf(b, "%s{target=\"%s\",upstream=\"%s\"} "
-		    "%lld\n", name, addr, t->t_worker != NULL ? "workers" :
-		    t->t_group != NULL ? t->t_group->g_line.ul_name : "",
-		    v);
+		    "%lld\n", name, addr, t->t_group != NULL ?
+		    t->t_group->g_line.ul_name : "", v);
 	}
 }
 
-/* /metrics: one series per target with a process or an address. */
+/*
+ * /metrics: one series per remote target (labels: its address and its
+ * upstream line; at most UPSTREAM_MAX_TARGETS). The local workers have
+ * their own porter_worker_* series; /status shows their health.
+ */
 void
 upstream_status_metrics(struct evbuffer *b)
 {
 	static struct target	*cand[UPSTREAM_MAX_TARGETS +
 				    PORTER_MAX_WORKERS];
 	int			 n = upstream_candidates(cand);
+
+	if (upstream_remote_count() == 0)
+		return;
 
 	upstream_metric(b, cand, n, "porter_target_up", "gauge",
 	    "Whether the target takes new connections: up and ready (1).", 0);
