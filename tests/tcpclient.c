@@ -5,7 +5,8 @@
  *	Open N connections to 127.0.0.1:PORT; with "request", send
  *	"GET / HTTP/1.1" on each and read its answer (keep-alive). Print
  *	"ready N" once all are up, then hold them until stdin closes or
- *	SECONDS pass (default 30).
+ *	SECONDS pass (default 30). Each line "request" on stdin sends one
+ *	more request on every connection: "answered N" when all answered.
  *   tcpclient send PORT [SECONDS] [half]
  *	Send stdin as is, optionally shutdown(SHUT_WR), then print what comes
  *	back until the server closes or SECONDS pass (default 10).
@@ -102,9 +103,21 @@ hold(int port, int n, int secs, int request)
 	}
 	printf("ready %d\n", n);
 	fflush(stdout);
-	/* Until stdin closes or time runs out. */
-	if (poll(&pfd, 1, secs * 1000) == 1)
-		(void)read(0, &c, 1);
+	/* Until stdin closes or time runs out; "request\n": one more each. */
+	while (poll(&pfd, 1, secs * 1000) == 1 && read(0, &c, 1) == 1) {
+		if (c != '\n')
+			continue;
+		for (i = 0; i < n; i++)
+			if (write(fds[i], req, sizeof(req) - 1) !=
+			    (ssize_t)sizeof(req) - 1 ||
+			    read_response(fds[i], 5000) == -1) {
+				printf("failed #%d\n", i);
+				break;
+			}
+		if (i == n)
+			printf("answered %d\n", n);
+		fflush(stdout);
+	}
 	for (i = 0; i < n; i++)
 		close(fds[i]);
 	free(fds);
