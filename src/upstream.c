@@ -897,7 +897,8 @@ upstream_reload(struct conf *oc, struct conf *nc)
 		}
 		for (i = 0; i < master->m_nworkers; i++) {
 			t = master->m_workers[i]->w_target;
-			if (t == NULL)
+			if (t == NULL || master->m_workers[i]->w_mode !=
+			    MODE_PROXY)
 				continue;
 			if (nc->c_health.hc_kind == HEALTH_NONE)
 				health_probe_stop(t);

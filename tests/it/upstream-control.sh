@@ -137,15 +137,18 @@ PY
 [ "$(code /)" = 200 ] || fail "porter does not serve after bad input"
 ok "bad commands: one line each, exit 1; garbage, NUL, a crowd of clients: porter serves"
 
-# reload: back to the conf file (weight 1, ready, one worker).
+# reload: back to the conf file (weight 1, ready, one worker, no X).
 wait_for 'ctl help > /dev/null' 5 || fail "the crowd's places are not free"
+[ "$(ctl add upstream "$X")" = ok ] || fail "add upstream before reload"
 out=$(ctl reload) || fail "reload: $out"
 wait_log "reload: done" || fail "reload not done"
 wait_for '[ "$(target_get "$U" state) $(target_get "$U" weight) $(target_get "$U" runtime)" = "ready 1 false" ]' ||
     fail "after reload: $(target_get "$U" state) $(target_get "$U" weight)"
 wait_for '[ "$(status_get "[.workers[] | select(.state != \"draining\")] | length")" = 1 ]' ||
     fail "after reload: not 1 worker"
+wait_for '[ "$(target_get "$X" state)" != ready ]' ||
+    fail "after reload: the runtime upstream $X stays"
 get_many 4
 [ $VIA_PROXY = 2 ] && [ $VIA_SHARED = 2 ] ||
     fail "after reload: $VIA_PROXY via the worker, $VIA_SHARED upstream"
-ok "reload: back to the conf file's truth"
+ok "reload: back to the conf file's truth (weight, state, 1 worker, the added upstream gone)"
