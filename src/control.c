@@ -26,14 +26,14 @@
 #include "porter.h"
 
 #define CONTROL_MAX_CLIENTS	16
-#define CONTROL_IDLE		60000	/* ms a client may stay silent */
-#define CONTROL_CLIENT_WAIT	10000	/* ms porter -s waits for an answer */
+#define CONTROL_IDLE		60000	/* ms a client may be silent */
+#define CONTROL_CLIENT_WAIT	10000	/* ms porter -s waits */
 
 struct cclient {
 	TAILQ_ENTRY(cclient)	 cl_entry;
 	struct bufferevent	*cl_bev;
 	struct event		*cl_idle;
-	int			 cl_closing;	/* once the answer is out */
+	int			 cl_closing;	/* once answered */
 };
 
 static TAILQ_HEAD(, cclient) clients = TAILQ_HEAD_INITIALIZER(clients);
@@ -150,7 +150,8 @@ control_parse(char *line, struct control_cmd *cc, const char **err)
 		else if (n == 4 && strcmp(w[3], "maint") == 0)
 			cc->cc_admin = TARGET_MAINT;
 		else {
-			*err = "usage: set upstream ADDR:PORT drain|ready|maint";
+			*err = "usage: set upstream ADDR:PORT "
+			    "drain|ready|maint";
 			return -1;
 		}
 		cc->cc_target = w[2];
@@ -383,7 +384,8 @@ control_close(struct cclient *cl)
 static void
 control_accept_cb(int fd, struct sockaddr *sa, socklen_t len, void *arg)
 {
-	static const char	 busy[] = "error: too many control clients\n\n";
+	static const char	 busy[] =
+	    "error: too many control clients\n\n";
 	struct cclient		*cl;
 
 	(void)sa;

@@ -325,7 +325,8 @@ health_connect_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	event_free(p->p_io);
 	if ((p->p_io = event_new(master->m_base, fd, EV_READ, health_read_cb,
-	    p)) == NULL || event_add(p->p_io, clock_tv(health_left(p), &tv)) == -1)
+	    p)) == NULL || event_add(p->p_io, clock_tv(health_left(p),
+	    &tv)) == -1)
 		health_done(p, 0, "cannot watch the socket");
 }
 

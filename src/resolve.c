@@ -26,7 +26,7 @@
 #include "porter.h"
 
 #define RESOLVE_SOCKS		16	/* c-ares's sockets at once */
-#define RESOLVE_MAX_SRV		32	/* SRV records followed per name */
+#define RESOLVE_MAX_SRV		32	/* SRV records per name */
 #define RESOLVE_TIMEOUT		1000	/* ms per try of a server */
 #define RESOLVE_TRIES		2
 #define DNS_CLASS_IN		1
@@ -34,11 +34,11 @@
 
 /* One question and its sub-questions (the SRV targets' addresses). */
 struct rquery {
-	struct resolving	*q_res;		/* NULL: nobody waits for it */
-	int			 q_pending;	/* callbacks to come, + 1 */
+	struct resolving	*q_res;		/* NULL: nobody waits */
+	int			 q_pending;	/* callbacks to come */
 	int			 q_failed;
 	char			 q_err[80];
-	long long		 q_ttl;		/* s: the least seen; -1 none */
+	long long		 q_ttl;		/* s, least; -1: none */
 	struct resolved		 q_found[RESOLVE_MAX_ADDRS];
 	int			 q_n;
 };
@@ -426,7 +426,8 @@ static void
 resolve_fail(struct rquery *q, int status)
 {
 	if (!q->q_failed)
-		snprintf(q->q_err, sizeof(q->q_err), "%s", ares_strerror(status));
+		snprintf(q->q_err, sizeof(q->q_err), "%s",
+		    ares_strerror(status));
 	q->q_failed = 1;
 }
 

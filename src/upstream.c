@@ -39,7 +39,7 @@ static struct upgroup_list	groups = TAILQ_HEAD_INITIALIZER(groups);
 static int			ntargets;	/* remote, gone ones too */
 static uint64_t			target_serial;
 static struct log_limit		recover_lim;
-static struct event		*kick_ev;	/* relay_kick, from the loop */
+static struct event		*kick_ev;	/* relay_kick, later */
 
 static const char *admin_names[] = { "ready", "drain", "maint" };
 static const char *kind_names[] = { "static", "resolve", "srv" };
@@ -372,7 +372,8 @@ static int
 upstream_conf_resolver(struct conf *c, const char *s, char **msg)
 {
 	struct addr	*a;
-	char		 host[UPSTREAM_NAME_MAX], buf[UPSTREAM_NAME_MAX + 8];
+	char		 host[UPSTREAM_NAME_MAX];
+	char		 buf[UPSTREAM_NAME_MAX + 8];
 	int		 port;
 
 	if (c->c_nresolvers == RESOLVE_MAX_SERVERS)

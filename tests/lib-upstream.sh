@@ -168,7 +168,8 @@ start_dns() {
 		[ -s "$WORK/dns.pid" ] && return 0
 		# Its UDP port was taken (only TCP was checked): another.
 		tries=$((tries + 1))
-		[ $tries -lt 5 ] || fail "dnsmasq does not start: $(tail -n 3 "$WORK/dns.log")"
+		[ $tries -lt 5 ] ||
+		    fail "dnsmasq does not start: $(tail -n 3 "$WORK/dns.log")"
 		DPORT=""
 	done
 }
