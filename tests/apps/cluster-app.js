@@ -5,6 +5,7 @@
 //   listens on $SECOND_PORT (a second server, on a port porter does not
 //   serve itself), and on $BUSY_PORT if set (taken: its 'error' is kept);
 //   takes at most $MAX_CONNECTIONS at once, if set (server.maxConnections);
+//   says each request but GET / on stderr if $LOG_REQUESTS is set;
 //   GET /            "cluster worker ID, pid PID"
 //   GET /delay/MS    answers after MS ms
 //   GET /bind-error  the error code BUSY_PORT's listen() got, or "none"
@@ -23,6 +24,8 @@ const id = cluster.worker.id;
 let bindError = 'none';
 
 const handler = (req, res) => {
+  if (process.env.LOG_REQUESTS && req.url !== '/')
+    console.error(`cluster worker ${id}: ${req.method} ${req.url}`);
   const send = (body) => {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end(body);

@@ -60,6 +60,7 @@ SECOND=$((WPORT + 6))	# pick_ports found WPORT..WPORT+7 free
 BUSY=$SPORT
 echo "env SECOND_PORT=$SECOND" >> "$WORK/porter.conf"
 echo "env BUSY_PORT=$BUSY" >> "$WORK/porter.conf"
+echo "env LOG_REQUESTS=1" >> "$WORK/porter.conf"
 start_porter
 
 wait_for both_answer || fail "answers from pids $(pids_on $LPORT), not" \
@@ -126,20 +127,14 @@ grep -Eq "stopped by signal" "$WORK/porter.log" &&
     fail "a retired worker was signalled: $(grep "stopped by" "$WORK/porter.log")"
 ok "$MODE: 4 reloads under wrk: $WRK_N requests, 0 errors; old workers disconnected, exit 0"
 
-# 4. Graceful stop (SIGQUIT) with a request in flight.
+# 4. Graceful stop (SIGQUIT) with a request in flight: once the app says
+# it has the request (LOG_REQUESTS).
 t0=$(now_ms)
 curl -s -m 20 -o "$WORK/delayed" -w '%{http_code}' \
     "http://127.0.0.1:$LPORT/delay/1500" > "$WORK/delayed.code" &
 CURL=$!
-# Until the request is with its worker: porter sees that in handoff
-# (handed_off) and proxy mode (relayed); in shared mode the worker accepts
-# on its own, and half a second is plenty for it (one that is still in
-# the listening socket's backlog when porter stops is not served).
-case $MODE in
-handoff) wait_for '[ "$(status_get .master.handed_off)" -gt 0 ]' ;;
-proxy) wait_for '[ "$(status_get .master.relayed)" -gt 0 ]' ;;
-shared) sleep 0.5 ;;
-esac || fail "the request did not reach a worker"
+wait_log "cluster worker [0-9]+: GET /delay/1500" ||
+    fail "the request did not reach a worker"
 kill -QUIT "$(master_pid)"
 wait_exit "$PORTER_PID" 30 || fail "porter did not stop"
 wait "$CURL"
