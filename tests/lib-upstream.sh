@@ -102,12 +102,13 @@ ctl() {
 # $WORK/loop.stop exists; "N FAILED" in $WORK/loop.count after each.
 # Between two requests it runs the command in $WORK/loop.do, if any (so
 # that a backend dies with no request of the loop under way), and then
-# removes it. Start it with: curl_loop & LOOP=$!
+# removes it. Start it with: curl_loop & LOOP=$!; STARTED="$STARTED $LOOP"
+# (a failing test's cleanup stops it).
 curl_loop() {
 	local n=0 f=0 c
 	rm -f "$WORK/loop.stop" "$WORK/loop.do"
 	echo "0 0" > "$WORK/loop.count"
-	while [ ! -e "$WORK/loop.stop" ]; do
+	while [ ! -e "$WORK/loop.stop" ] && [ -d "$WORK" ]; do
 		if [ -e "$WORK/loop.do" ]; then
 			. "$WORK/loop.do"
 			rm -f "$WORK/loop.do"
@@ -120,12 +121,23 @@ curl_loop() {
 	done
 }
 
+# The loop's counts: "N FAILED", read again while the loop is rewriting
+# the file (found empty).
+loop_count() {
+	local line="" i
+	for i in $(seq 1 50); do
+		read -r line < "$WORK/loop.count" && [ -n "$line" ] && break
+		sleep 0.01
+	done
+	echo "$line"
+}
+
 loop_n() {
-	cut -d' ' -f1 "$WORK/loop.count"
+	loop_count | cut -d' ' -f1
 }
 
 loop_failed() {
-	cut -d' ' -f2 "$WORK/loop.count"
+	loop_count | cut -d' ' -f2
 }
 
 # log_ms PATTERN [SKIP]: when (ms since the epoch) porter logged the first

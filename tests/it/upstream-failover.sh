@@ -30,6 +30,7 @@ wait_for '[ "$(status_get "[.targets[] | select(.health == \"up\")] | length")" 
 
 curl_loop &
 LOOP=$!
+STARTED="$STARTED $LOOP"
 wait_for '[ "$(loop_n)" -ge 20 ]' || fail "the loop does not run"
 [ "$(loop_failed)" = 0 ] || fail "requests failed before any kill"
 

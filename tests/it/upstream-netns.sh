@@ -58,6 +58,7 @@ wait_for '[ "$(target_get "$R" last_check.ok)" = true ]' ||
 
 curl_loop &
 LOOP=$!
+STARTED="$STARTED $LOOP"
 wait_for '[ "$(target_get "$R" total)" -ge 5 ]' || fail "no traffic to $R"
 skip=$(wc -l < "$WORK/porter.log")
 t_cut=$(now_ms)
