@@ -161,7 +161,8 @@ access_hostport(char *buf, size_t size, const struct sockaddr_storage *ss)
 /*
  * One line for e, newline included, in buf: text ("TIME CLIENT:PORT
  * LISTENER WORKER WORKER_PORT BYTES_IN BYTES_OUT MS END", "-" for what is
- * not known) or a JSON object. Returns its length (0: it did not fit).
+ * not known; a remote upstream's "ADDR:PORT" as WORKER) or a JSON object.
+ * Returns its length (0: it did not fit).
  */
 size_t
 access_format(char *buf, size_t size, const struct access_entry *e, int json)
@@ -169,7 +170,7 @@ access_format(char *buf, size_t size, const struct access_entry *e, int json)
 	struct timespec	 ts;
 	char		 when[LOG_TIME_LEN], client[INET6_ADDRSTRLEN];
 	char		 peer[INET6_ADDRSTRLEN + 8], local[INET6_ADDRSTRLEN + 8];
-	char		 wid[16] = "-", wport[16] = "-";
+	char		 wid[72] = "-", wport[16] = "-", up[96] = "";
 	int		 cport, n;
 
 	ts.tv_sec = (time_t)(e->a_time_ms / 1000);
@@ -181,6 +182,15 @@ access_format(char *buf, size_t size, const struct access_entry *e, int json)
 	if (e->a_worker >= 0) {
 		snprintf(wid, sizeof(wid), "%d", e->a_worker);
 		snprintf(wport, sizeof(wport), "%d", e->a_wport);
+	} else if (e->a_upstream != NULL) {
+		/* A remote upstream: its address where a worker's id goes
+		 * (JSON: "worker" null and an "upstream"). */
+		snprintf(wid, sizeof(wid), json ? "null" : "%s",
+		    e->a_upstream);
+		snprintf(wport, sizeof(wport), "%d", e->a_wport);
+		if (json)
+			snprintf(up, sizeof(up), ",\"upstream\":\"%s\"",
+			    e->a_upstream);
 	} else if (json) {
 		strcpy(wid, "null");
 		strcpy(wport, "null");
@@ -188,9 +198,9 @@ access_format(char *buf, size_t size, const struct access_entry *e, int json)
 	if (json)
 		n = snprintf(buf, size, "{\"time\":\"%s\",\"client\":\"%s\","
 		    "\"client_port\":%d,\"listener\":\"%s\",\"worker\":%s,"
-		    "\"worker_port\":%s,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+		    "\"worker_port\":%s%s,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 		    "\"duration_ms\":%llu,\"end\":\"%s\"}\n", when, client,
-		    cport, local, wid, wport, (unsigned long long)e->a_in,
+		    cport, local, wid, wport, up, (unsigned long long)e->a_in,
 		    (unsigned long long)e->a_out, (unsigned long long)e->a_ms,
 		    e->a_end);
 	else

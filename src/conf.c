@@ -75,16 +75,20 @@ static const struct keyword keywords[] = {
 	{ "access_log",		1, 2,  0, conf_access_log },
 	{ "balance",		1, 1,  0, conf_balance },
 	{ "connect_timeout",	1, 1,  0, conf_duration },
+	{ "control",		1, 1,  0, conf_upstream },
 	{ "env",		1, 1,  1, conf_env },
 	{ "env_clear",		1, 1,  0, conf_env_clear },
 	{ "error_log",		1, 1,  0, conf_error_log },
+	{ "fail_timeout",	1, 1,  0, conf_upstream },
 	{ "graceful_timeout",	1, 1,  0, conf_duration },
 	{ "handoff_window",	1, 1,  0, conf_handoff_window },
 	{ "header_timeout",	1, 1,  0, conf_duration },
+	{ "health_check",	1, 10, 0, conf_upstream },
 	{ "idle_timeout",	1, 1,  0, conf_duration },
 	{ "listen",		1, 2,  1, conf_listen },
 	{ "log_format",		1, 1,  0, conf_log_format },
 	{ "max_connections",	1, 1,  0, conf_max_connections },
+	{ "max_fails",		1, 1,  0, conf_upstream },
 	{ "mode",		1, 1,  0, conf_mode },
 	{ "pidfile",		1, 1,  0, conf_pidfile },
 	{ "proxy_protocol",	1, 1,  0, conf_proxy_protocol },
@@ -92,12 +96,15 @@ static const struct keyword keywords[] = {
 	{ "ready_timeout",	1, 1,  0, conf_duration },
 	{ "relay_threads",	1, 1,  0, conf_relay_threads },
 	{ "reload_probation",	1, 1,  0, conf_duration },
+	{ "resolve_max",	1, 1,  0, conf_upstream },
+	{ "resolve_min",	1, 1,  0, conf_upstream },
+	{ "resolver",		1, 1,  1, conf_upstream },
 	{ "restart_limit",	2, 2,  0, conf_restart_limit },
 	{ "reuseport",		1, 1,  0, conf_reuseport },
 	{ "shutdown_delay",	1, 1,  0, conf_duration },
 	{ "status",		1, 1,  0, conf_status },
 	{ "stop_signal",	1, 1,  0, conf_stop_signal },
-	{ "upstream",		1, 1,  1, conf_upstream },
+	{ "upstream",		1, 6,  1, conf_upstream },
 	{ "user",		1, 1,  0, conf_user },
 	{ "worker",		1, -1, 0, conf_worker },
 	{ "worker_ports",	1, 1,  0, conf_worker_ports },
@@ -196,6 +203,7 @@ conf_new(void)
 	c->c_user = strdup("nobody");
 	c->c_listen_default = 1;
 	c->c_refs = 1;
+	upstream_conf_init(c);
 	return c;
 }
 
@@ -242,6 +250,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->c_nenv; i++)
 		free(c->c_env[i]);
 	free(c->c_env);
+	upstream_conf_free(c);
 	free(c);
 }
 
@@ -423,7 +432,8 @@ conf_workers(struct conf_ctx *ctx, int argc, char **argv)
 		ctx->conf->c_workers = conf_ncpu(1, PORTER_MAX_WORKERS / 2);
 		return 0;
 	}
-	return conf_number(ctx, "workers", argv[1], 1, PORTER_MAX_WORKERS / 2,
+	/* 0: only upstreams (conf_check) */
+	return conf_number(ctx, "workers", argv[1], 0, PORTER_MAX_WORKERS / 2,
 	    &ctx->conf->c_workers);
 }
 
@@ -906,12 +916,21 @@ conf_access_log(struct conf_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * upstream, health_check, max_fails, fail_timeout, resolver, resolve_min,
+ * resolve_max, control: upstream.c parses them.
+ */
 static int
 conf_upstream(struct conf_ctx *ctx, int argc, char **argv)
 {
-	(void)argc;
-	return conf_error(ctx, "upstream: remote backends are not supported "
-	    "yet (%s)", argv[1]);
+	char	*msg = NULL;
+	int	 rv;
+
+	if ((rv = upstream_conf_line(ctx->conf, argc, argv, ctx->line,
+	    &msg)) == -1)
+		conf_error(ctx, "%s", msg ? msg : "out of memory");
+	free(msg);
+	return rv;
 }
 
 static int
@@ -1265,6 +1284,28 @@ conf_check(struct conf *c, char **cause)
 	}
 	if (conf_check_proxy(c, &ctx) == -1)
 		return -1;
+	if (c->c_resolve_min > c->c_resolve_max) {
+		ctx.line = conf_kwline(c, "resolve_max");
+		if (ctx.line == 0)
+			ctx.line = conf_kwline(c, "resolve_min");
+		return conf_error(&ctx, "resolve_min (%d ms) is more than "
+		    "resolve_max (%d ms)", c->c_resolve_min, c->c_resolve_max);
+	}
+	{
+		char	*msg = NULL;
+
+		if (upstream_conf_check(c, &ctx.line, &msg) == -1) {
+			conf_error(&ctx, "%s", msg ? msg : "out of memory");
+			free(msg);
+			return -1;
+		}
+	}
+	if (c->c_workers == 0 && (c->c_mode != MODE_PROXY ||
+	    c->c_nupstreams == 0)) {
+		ctx.line = conf_kwline(c, "workers");
+		return conf_error(&ctx, "workers 0 needs mode proxy and "
+		    "upstream lines: someone must take the clients");
+	}
 	if (c->c_access_log != NULL && c->c_mode != MODE_PROXY) {
 		ctx.line = conf_kwline(c, "access_log");
 		return conf_error(&ctx, "access_log: only proxy mode sees "

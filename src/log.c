@@ -261,9 +261,9 @@ log_time_rfc3339(char *buf, size_t size, const struct timespec *ts)
 static const char *
 log_subsystem(const char *msg, int *worker)
 {
-	static const char *const subs[] = { "channel", "conf", "handoff",
-	    "http", "ipc", "listener", "master", "proc", "relay", "reload",
-	    "status" };
+	static const char *const subs[] = { "channel", "conf", "control",
+	    "handoff", "health", "http", "ipc", "listener", "master", "proc",
+	    "relay", "reload", "resolve", "status", "upstream" };
 	size_t	len, i;
 
 	*worker = -1;

@@ -227,11 +227,13 @@ master_conn_accepted(void)
 	master_update_accepting();
 }
 
-/* Proxy: a socket to w is open; w stays allocated until it is detached. */
+/* Proxy: a socket to w is open; w stays allocated until it is detached.
+ * w is NULL for a remote upstream (upstream.c holds those). */
 void
 master_conn_attach(struct worker *w)
 {
-	w->w_holds++;
+	if (w != NULL)
+		w->w_holds++;
 	master_fds(1);
 }
 
@@ -240,16 +242,17 @@ void
 master_conn_detach(struct worker *w)
 {
 	master_fds(-1);
-	if (--w->w_holds == 0 && w->w_gone)
+	if (w != NULL && --w->w_holds == 0 && w->w_gone)
 		master_worker_free(w);
 }
 
-/* Proxy: a client is relayed to w. */
+/* Proxy: a client is relayed to w (NULL: to a remote upstream). */
 void
 master_conn_relayed(struct worker *w)
 {
 	master->m_stats.relayed++;
-	master_worker_conn(w, 1);
+	if (w != NULL)
+		master_worker_conn(w, 1);
 }
 
 /* The client socket left the master. */
@@ -272,11 +275,12 @@ master_conn_handed(struct worker *w)
 	master_conn_gone();
 }
 
-/* Proxy: a relayed client left (w: whom it was relayed to). */
+/* Proxy: a relayed client left (w: whom it was relayed to, or NULL). */
 void
 master_conn_closed(struct worker *w)
 {
-	master_worker_conn(w, -1);
+	if (w != NULL)
+		master_worker_conn(w, -1);
 	master_conn_gone();
 }
 
@@ -364,6 +368,7 @@ master_worker_ready(struct worker *w, enum ready_by how)
 	evtimer_del(w->w_timer);
 	w->w_ready_by = how;
 	master_worker_set_state(w, WS_READY);
+	upstream_worker_ready(w);
 	if (w->w_replace)	/* it asked before it was ready */
 		timer_arm(w->w_timer, w->w_replace_at > clock_ms() ?
 		    w->w_replace_at - clock_ms() : 0);
@@ -654,7 +659,7 @@ master_worker_new(struct conf *c, int id, unsigned int gen)
 	w->w_mode = c->c_mode;
 	w->w_execfd = -1;
 	w->w_timer = evtimer_new(master->m_base, master_worker_timer_cb, w);
-	if (w->w_timer == NULL)
+	if (w->w_timer == NULL || upstream_worker_new(w) == -1)
 		goto fail;
 	if (w->w_mode == MODE_HANDOFF && (w->w_handoff =
 	    handoff_worker_new(w, c->c_handoff_window)) == NULL)
@@ -686,6 +691,7 @@ master_worker_free(struct worker *w)
 	if (w->w_timer != NULL)
 		event_free(w->w_timer);
 	handoff_worker_free(w->w_handoff);
+	upstream_worker_free(w);
 	conf_unref(w->w_conf);
 	free(w);
 }
@@ -813,8 +819,9 @@ master_is_ready(const char **why)
 		*why = "stopping";
 	else if (master->m_delaying)
 		*why = "shutdown_delay: stopping soon";
-	else if (master_ready_count() == 0)
-		*why = "no worker is ready";
+	else if (master_ready_count() == 0 && upstream_ready_count() == 0)
+		*why = master->m_conf->c_nupstreams > 0 ?
+		    "no worker or upstream is ready" : "no worker is ready";
 	return *why == NULL;
 }
 
@@ -1301,6 +1308,58 @@ master_scale(int delta)
 	}
 }
 
+/*
+ * The control socket's "scale N": N workers of the running configuration
+ * (until a reload), the ones past N retiring gracefully. 0 only beside
+ * remote upstreams. 0, or -1 with *cause.
+ */
+int
+master_scale_to(int n, char **cause)
+{
+	struct conf	*c = master->m_conf;
+	struct worker	*w;
+	int		 i, old = c->c_workers;
+
+	if (master->m_stopping || master->m_next != NULL) {
+		*cause = strdup(master->m_stopping ? "stopping" :
+		    "a reload is under way");
+		return -1;
+	}
+	if (n < 0 || n > PORTER_MAX_WORKERS / 2) {
+		*cause = strdup("scale: 0 to 128 workers");
+		return -1;
+	}
+	if (n == 0 && (c->c_mode != MODE_PROXY ||
+	    upstream_remote_count() == 0)) {
+		*cause = strdup("scale 0 needs mode proxy and upstreams to "
+		    "send the clients to");
+		return -1;
+	}
+	while (c->c_workers < n) {
+		if ((w = master_worker_new(c, c->c_workers, master->m_gen)) ==
+		    NULL || master_worker_insert(w, -1) == -1) {
+			if (w != NULL)
+				master_worker_free(w);
+			*cause = strdup("cannot add a worker");
+			return -1;
+		}
+		c->c_workers++;
+		master_spawn(w);
+	}
+	if (c->c_workers > n) {
+		c->c_workers = n;
+		for (i = master->m_nworkers - 1; i >= 0; i--) {
+			w = master->m_workers[i];
+			if (w->w_id >= n && !w->w_retiring &&
+			    w->w_gen == master->m_gen)
+				master_retire(w, 1);
+		}
+	}
+	if (old != n)
+		log_info("control: scale: %d -> %d workers", old, n);
+	return 0;
+}
+
 /* The built-in workers' stderr becomes the master's (the error_log). */
 static void
 master_send_stderr(void)
@@ -1521,6 +1580,7 @@ master_free(void)
 	status_stop();
 	relay_close_all();
 	relay_threads_stop();		/* before any worker struct goes */
+	upstream_stop();		/* after the relays, before workers */
 	access_close();
 	handoff_close_all();
 	handoff_free();
@@ -1594,6 +1654,11 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 		free(cause);
 		return EXIT_START;
 	}
+	if (upstream_start(&cause) == -1) {
+		log_warnx("%s", cause ? cause : "upstream: cannot start");
+		free(cause);
+		return EXIT_START;
+	}
 	master_signals();
 	if ((ev_stop = evtimer_new(master->m_base, master_stop_timer_cb,
 	    NULL)) == NULL || (ev_delay = evtimer_new(master->m_base,
@@ -1613,6 +1678,8 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	if (master_start_workers(c, 0) == -1)
 		return EXIT_START;
 	master_fds(0);
+	if (c->c_workers == 0)
+		master_sd_update();	/* upstreams only: nobody to wait for */
 
 	log_info("porter %s: %s mode, %d %s worker%s, listening on %s%s",
 	    PORTER_VERSION, conf_mode_name(c->c_mode), c->c_workers,

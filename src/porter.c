@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include <ares.h>
 #include <event2/event.h>
 #include <http_parser.h>
 
@@ -28,7 +29,7 @@ usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: porter [-c FILE] [-t] [-m MODE] [-w N] [-l ADDR:PORT] "
-	    "[-s SIGNAL] [-v] [-V] [-h]\n"
+	    "[-s SIGNAL | -s COMMAND...] [-v] [-V] [-h]\n"
 	    "  -c FILE       conf file (default %s)\n"
 	    "  -t            test the conf file and exit\n"
 	    "  -m MODE       override mode: proxy | handoff | shared\n"
@@ -36,6 +37,7 @@ usage(int code)
 	    "  -l ADDR:PORT  override listen\n"
 	    "  -s SIGNAL     tell the running master: reload | stop | quit | "
 	    "reopen\n"
+	    "  -s COMMAND    run a command on its control socket (-s help)\n"
 	    "  -v            more logging (repeatable)\n"
 	    "  -V            print the version and build features and exit\n"
 	    "  -h            print this help and exit\n", DEFAULT_CONF);
@@ -52,7 +54,8 @@ version(void)
 {
 	unsigned long	hp = http_parser_version();
 
-	printf("porter %s (libevent %s, http-parser %lu.%lu.%lu; relay threads"
+	printf("porter %s (libevent %s, http-parser %lu.%lu.%lu, c-ares %s; "
+	    "relay threads"
 #ifdef SO_REUSEPORT
 	    ", SO_REUSEPORT"
 #endif
@@ -67,7 +70,7 @@ version(void)
 #endif
 	    ", sd_notify, socket activation, node-cluster"
 	    "%s%s)\n", PORTER_VERSION, event_get_version(),
-	    (hp >> 16) & 255, (hp >> 8) & 255, hp & 255,
+	    (hp >> 16) & 255, (hp >> 8) & 255, hp & 255, ares_version(NULL),
 	    PORTER_BUILD_SANITIZERS[0] != '\0' ? ", " : "",
 	    PORTER_BUILD_SANITIZERS);
 }
@@ -130,7 +133,7 @@ main(int argc, char *argv[])
 	struct conf	*c;
 	struct overrides o = { NULL, NULL, NULL };
 	const char	*confpath = DEFAULT_CONF, *sig = NULL;
-	char		*cause = NULL;
+	char		*cause = NULL, **words;
 	int		 ch, test = 0, verbose = 0, rv;
 
 	/* Exec'd by the master as a built-in worker? */
@@ -169,7 +172,8 @@ main(int argc, char *argv[])
 			usage(EXIT_CONF);
 		}
 	}
-	if (optind != argc)
+	/* -s show upstreams: the words after -s's make one command. */
+	if (optind != argc && sig == NULL)
 		usage(EXIT_CONF);
 	log_init(verbose, "porter");
 
@@ -183,8 +187,30 @@ main(int argc, char *argv[])
 		conf_free(c);
 		return 0;
 	}
-	if (sig != NULL) {
+	if (sig != NULL && optind == argc && (strcmp(sig, "reload") == 0 ||
+	    strcmp(sig, "stop") == 0 || strcmp(sig, "quit") == 0 ||
+	    strcmp(sig, "reopen") == 0)) {
 		rv = send_signal(c, sig);
+		conf_free(c);
+		return rv;
+	}
+	if (sig != NULL) {
+		/* Anything else is for the control socket. */
+		if (c->c_control == NULL) {
+			fprintf(stderr, "porter: -s %s: not a signal (reload, "
+			    "stop, quit, reopen), and %s has no control "
+			    "socket for commands\n", sig, confpath);
+			conf_free(c);
+			return EXIT_CONF;
+		}
+		if ((words = calloc((size_t)(argc - optind + 1),
+		    sizeof(*words))) == NULL)
+			fatal("calloc");
+		words[0] = (char *)(uintptr_t)sig;
+		for (ch = optind; ch < argc; ch++)
+			words[ch - optind + 1] = argv[ch];
+		rv = control_client(c->c_control, argc - optind + 1, words);
+		free(words);
 		conf_free(c);
 		return rv;
 	}

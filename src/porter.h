@@ -6,6 +6,7 @@
 #define PORTER_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
@@ -73,6 +74,43 @@ struct addr {
 	char			a_text[64];	/* as written: "0.0.0.0:80" */
 };
 
+/*
+ * upstream.c's part of a conf: the upstream lines, how targets are
+ * checked (health.c), and where names are resolved (resolve.c).
+ */
+enum upstream_kind {
+	UPSTREAM_STATIC = 0,	/* ADDR:PORT, a name resolved once at load */
+	UPSTREAM_RESOLVE,	/* NAME:PORT resolve: A/AAAA records followed */
+	UPSTREAM_SRV,		/* _SERVICE._PROTO.NAME resolve srv */
+};
+#define UPSTREAM_NAME_MAX	256
+struct upstream_line {
+	enum upstream_kind	 ul_kind;
+	char			 ul_name[UPSTREAM_NAME_MAX]; /* as written */
+	char			 ul_host[UPSTREAM_NAME_MAX]; /* to resolve */
+	int			 ul_port;	/* 0 with SRV: the records' */
+	struct addr		 ul_addr;	/* UPSTREAM_STATIC */
+	int			 ul_weight;	/* -1: not given (SRV's own) */
+	int			 ul_backup;
+	int			 ul_line;	/* in the conf file; 0: runtime */
+};
+enum health_kind {
+	HEALTH_NONE = 0,	/* no active checks: passive only */
+	HEALTH_TCP,		/* the port accepts */
+	HEALTH_HTTP,		/* GET hc_path answers 2xx or 3xx */
+};
+struct health_conf {
+	enum health_kind	 hc_kind;
+	char			*hc_path;	/* HEALTH_HTTP */
+	int			 hc_interval;	/* ms between checks */
+	int			 hc_timeout;	/* ms a check may take */
+	int			 hc_rise;	/* successes in a row: up */
+	int			 hc_fall;	/* failures in a row: down */
+	int			 hc_max_fails;	/* passive; 0: off */
+	int			 hc_fail_timeout; /* ms: window, and time out */
+};
+#define RESOLVE_MAX_SERVERS	3
+
 struct conf {
 	char			*c_path;
 	struct addr		 c_listen[PORTER_MAX_LISTEN];
@@ -116,6 +154,15 @@ struct conf {
 					/* listen ... proxy_protocol */
 	int			 c_proxy_protocol; /* to workers: 0, 1 or 2 */
 	int			 c_lines[48];	/* where each keyword was set */
+	/* upstream.c, health.c, resolve.c, control.c */
+	struct upstream_line	*c_upstreams;	/* upstream lines, in order */
+	int			 c_nupstreams;
+	struct health_conf	 c_health;
+	struct addr		 c_resolvers[RESOLVE_MAX_SERVERS];
+	int			 c_nresolvers;	/* 0: the system's */
+	int			 c_resolve_min;	/* ms: bounds on a record's TTL */
+	int			 c_resolve_max;
+	char			*c_control;	/* control socket, or NULL */
 };
 
 /* log.c */
@@ -179,6 +226,7 @@ const char	*conf_ready_check_name(enum ready_check);
 
 /* balance.c */
 struct worker;
+struct target;
 struct balance {
 	enum balance_kind	b_kind;
 	unsigned int		b_next;		/* round-robin cursor */
@@ -186,6 +234,163 @@ struct balance {
 typedef int (*balance_usable_fn)(const struct worker *, void *);
 int	balance_pick(struct balance *, struct worker *const *, int,
 	    balance_usable_fn, void *);
+/* Targets (upstream.c): weighted, backups last. */
+int	balance_pick_target(struct balance *, struct target *const *, int,
+	    int (*)(const struct target *, void *), void *);
+
+/* health.c */
+enum health_state {
+	HEALTH_UP = 0,
+	HEALTH_DOWN,
+};
+struct health {
+	enum health_state	 h_state;
+	int			 h_run;		/* active results in a row that
+						   go against h_state */
+	int			 h_passive;	/* down by passive failures */
+	int			 h_nfails;	/* passive failures in the window */
+	uint64_t		 h_window;	/* ms: the window's start */
+	uint64_t		 h_until;	/* passive down, no active checks:
+						   tried again from then (ms) */
+};
+struct probe;
+void		 health_reset(struct health *);
+enum health_state health_active(struct health *, const struct health_conf *,
+		    int);
+enum health_state health_passive(struct health *, const struct health_conf *,
+		    uint64_t);
+enum health_state health_expire(struct health *, const struct health_conf *,
+		    uint64_t);
+const char	*health_state_name(enum health_state);
+void		 health_probe_start(struct target *, int);
+void		 health_probe_stop(struct target *);
+int		 health_request(char *, size_t, const char *,
+		    const struct addr *, int);
+
+/* upstream.c */
+enum target_admin {
+	TARGET_READY = 0,	/* takes new connections (if up) */
+	TARGET_DRAIN,		/* checked, takes none: live ones finish */
+	TARGET_MAINT,		/* not even checked */
+};
+struct upgroup;
+struct target {
+	TAILQ_ENTRY(target)	 t_entry;	/* remote ones: in the list */
+	uint64_t		 t_serial;
+	struct worker		*t_worker;	/* a local worker's, or NULL */
+	struct upgroup		*t_group;	/* remote: its upstream line */
+	struct addr		 t_addr;	/* remote: where it is */
+	char			 t_name[64];	/* "ADDR:PORT" or "worker N" */
+	int			 t_weight;
+	int			 t_base_weight;	/* its source's: line or record */
+	int			 t_backup;
+	enum target_admin	 t_admin;
+	int			 t_runtime;	/* changed by the control socket */
+	struct health		 t_health;
+	struct probe		*t_probe;	/* active checks, or NULL */
+	int64_t			 t_cw;		/* smooth weighted round-robin */
+	unsigned int		 t_active;	/* live connections */
+	uint64_t		 t_total;	/* connections relayed to it */
+	uint64_t		 t_failures;	/* failed connects, resets, checks */
+	uint64_t		 t_checked;	/* ms (clock_ms) of the last check */
+	int			 t_check_ok;
+	char			 t_check_why[80];
+	unsigned int		 t_holds;	/* relays pointing here */
+	int			 t_gone;	/* removed: free at t_holds 0 */
+	struct log_limit	 t_lim;		/* its "down" lines */
+};
+struct upgroup {
+	TAILQ_ENTRY(upgroup)	 g_entry;
+	struct upstream_line	 g_line;	/* what it is made from */
+	int			 g_runtime;	/* added by the control socket */
+	struct resolving	*g_res;		/* resolve.c's, or NULL */
+	uint64_t		 g_resolved;	/* ms of the last good answer */
+	uint64_t		 g_next;	/* ms of the next query */
+	char			 g_error[96];	/* the last failure, or "" */
+};
+/* What a resolution found: one target. */
+struct resolved {
+	struct sockaddr_storage	 rs_ss;		/* with the port */
+	socklen_t		 rs_len;
+	int			 rs_weight;
+	int			 rs_backup;
+};
+#define UPSTREAM_MAX_TARGETS	1024
+void		 upstream_conf_init(struct conf *);
+void		 upstream_conf_free(struct conf *);
+int		 upstream_conf_line(struct conf *, int, char **, int, char **);
+int		 upstream_conf_check(const struct conf *, int *, char **);
+int		 upstream_parse(int, char **, int, struct upstream_line *,
+		    char **);
+int		 upstream_start(char **);
+void		 upstream_reload(struct conf *, struct conf *);
+void		 upstream_stop(void);
+int		 upstream_worker_new(struct worker *);
+void		 upstream_worker_ready(struct worker *);
+void		 upstream_worker_free(struct worker *);
+struct target	*upstream_pick(const uint64_t *, int);
+int		 upstream_count(void);
+int		 upstream_ready_count(void);
+int		 upstream_remote_count(void);
+const struct addr *upstream_addr(const struct target *);
+int		 upstream_proxy_protocol(const struct target *);
+void		 upstream_attach(struct target *);
+void		 upstream_detach(struct target *);
+void		 upstream_relayed(struct target *, int *, int *);
+void		 upstream_closed(struct target *, int);
+void		 upstream_failed(struct target *, const char *);
+void		 upstream_check_done(struct target *, int, const char *);
+void		 upstream_resolved(struct upgroup *, const struct resolved *,
+		    int);
+void		 upstream_status_json(struct evbuffer *);
+void		 upstream_status_metrics(struct evbuffer *);
+struct target	*upstream_find(const char *);
+struct upgroup	*upstream_find_group(const char *);
+int		 upstream_set_admin(struct target *, enum target_admin,
+		    const char *);
+int		 upstream_set_weight(struct target *, int, const char *);
+int		 upstream_add(const struct upstream_line *, char **);
+int		 upstream_del(const char *, char **);
+const char	*upstream_admin_name(enum target_admin);
+void		 upstream_show(struct evbuffer *);
+
+/* resolve.c */
+#define RESOLVE_MAX_ADDRS	64	/* targets one name may give */
+struct resolving;
+int		 resolve_setup(const struct conf *, char **);
+void		 resolve_free(void);
+int		 resolve_watch(struct upgroup *);
+void		 resolve_unwatch(struct upgroup *);
+int		 resolve_srv_ttl(const unsigned char *, size_t, unsigned int *);
+int		 resolve_next_ms(long long, int, int);
+
+/* control.c */
+#define CONTROL_MAX_LINE	1024
+#define CONTROL_MAX_WORDS	16
+enum control_verb {
+	CONTROL_HELP = 0,
+	CONTROL_SHOW_WORKERS,
+	CONTROL_SHOW_UPSTREAMS,
+	CONTROL_SET_STATE,
+	CONTROL_SET_WEIGHT,
+	CONTROL_ADD_UPSTREAM,
+	CONTROL_DEL_UPSTREAM,
+	CONTROL_SCALE,
+	CONTROL_RELOAD,
+};
+struct control_cmd {
+	enum control_verb	 cc_verb;
+	char			*cc_target;	/* set, del: ADDR:PORT or NAME */
+	enum target_admin	 cc_admin;	/* set upstream */
+	int			 cc_n;		/* set weight, scale */
+	int			 cc_argc;	/* add upstream: the conf words */
+	char			*cc_argv[CONTROL_MAX_WORDS];
+};
+int		 control_parse(char *, struct control_cmd *, const char **);
+int		 control_start(const char *, char **);
+void		 control_stop(void);
+const char	*control_path(void);
+int		 control_client(const char *, int, char **);
 
 /* channel.c */
 #define CHANNEL_MAX_LINE	65536
@@ -338,6 +543,8 @@ struct worker {
 	struct handoff_worker	*w_handoff;	/* handoff mode's, or NULL */
 	struct cluster_worker	*w_cluster;	/* node workers' */
 	struct log_limit	 w_lim_msg;	/* its bad messages */
+	struct target		*w_target;	/* upstream.c: how it is balanced
+						   and checked (proxy mode) */
 };
 struct master_stats {
 	uint64_t	accepted;
@@ -396,6 +603,7 @@ void		 master_update_accepting(void);
 unsigned int	 master_load(void);
 int		 master_count_fds(void);
 int		 master_pidfile(const char *);
+int		 master_scale_to(int, char **);
 /* connection events: the one door to the counters, fds and accepting */
 void		 master_conn_accepted(void);
 void		 master_conn_attach(struct worker *);
@@ -513,6 +721,8 @@ struct access_entry {			/* one relayed connection, ended */
 	uint64_t		 a_out;		/* worker -> client */
 	uint64_t		 a_ms;		/* duration */
 	const char		*a_end;		/* how it ended */
+	const char		*a_upstream;	/* a remote target's "ADDR:PORT",
+						   or NULL (a worker's) */
 };
 int		 access_open(const char *, int);
 int		 access_reopen(void);

@@ -84,16 +84,19 @@ struct relay {
 	char			*r_buf;		/* that loop's read buffer */
 	struct rthread		*r_thread;	/* or NULL: the main thread */
 	int			 r_idle;	/* idle_timeout, ms */
-	struct worker		*r_worker;
+	struct target		*r_target;	/* a worker or an upstream */
 	struct event		 r_timer;	/* connect, wait and idle */
 	enum relay_state	 r_state;
-	uint64_t		 r_tried[RELAY_TRIES];	/* w_serial */
+	uint64_t		 r_tried[RELAY_TRIES];	/* t_serial */
 	int			 r_ntried;
 	struct timeval		 r_last;	/* last byte either way */
 	int			 r_linger;	/* worker gone: timer ends it */
+	int			 r_early;	/* it reset before its first byte */
 	uint64_t		 r_start;	/* accepted, ms (clock_ms) */
 	int			 r_wid;		/* relayed to: worker id, port */
 	int			 r_wport;
+	const char		*r_upname;	/* or a remote upstream (its
+						   t_name: fixed while held) */
 	struct side		*r_finfirst;	/* the side that sent FIN first */
 	TAILQ_ENTRY(relay)	 r_entry;	/* in exactly one list */
 	/* Who the client is (for proxy_protocol and an access log): as
@@ -299,20 +302,6 @@ relay_header_cb(evutil_socket_t fd, short what, void *arg)
 	relay_connect(r);
 }
 
-static int
-relay_usable(const struct worker *w, void *arg)
-{
-	const struct relay	*r = arg;
-	int			 i;
-
-	if (!master_worker_usable(w, NULL))
-		return 0;
-	for (i = 0; i < r->r_ntried; i++)
-		if (r->r_tried[i] == w->w_serial)
-			return 0;
-	return 1;
-}
-
 /* Forget a worker connection that failed (or ends with the relay). */
 static void
 relay_drop_server(struct relay *r)
@@ -323,8 +312,8 @@ relay_drop_server(struct relay *r)
 		event_del(&r->s.wev);
 	close(r->s.fd);
 	r->s.fd = -1;
-	master_conn_detach(r->r_worker);
-	r->r_worker = NULL;
+	upstream_detach(r->r_target);
+	r->r_target = NULL;
 }
 
 /* Start relaying in r's own loop (main, or the thread it is in now). */
@@ -360,7 +349,7 @@ relay_first_bytes(struct relay *r)
 	char			 buf[PROXY_OUT_MAX];
 	socklen_t		 len = sizeof(r->r_dest);
 	ssize_t			 n = 0;
-	int			 v = r->r_worker->w_conf->c_proxy_protocol;
+	int			 v = upstream_proxy_protocol(r->r_target);
 
 	if (v != 0) {
 		if (r->r_clientlen > 0 && r->r_dest.ss_family == AF_UNSPEC &&
@@ -403,9 +392,9 @@ relay_connected(struct relay *r)
 	r->r_hdr = NULL;
 	r->r_hdrlen = 0;
 	r->r_state = RS_RELAYING;
-	r->r_wid = r->r_worker->w_id;
-	r->r_wport = r->r_worker->w_port;
-	master_conn_relayed(r->r_worker);
+	upstream_relayed(r->r_target, &r->r_wid, &r->r_wport);
+	if (r->r_target->t_worker == NULL)
+		r->r_upname = r->r_target->t_name;
 	if (nrthreads == 0) {
 		relay_start(r);
 		return;
@@ -437,29 +426,28 @@ relay_connect_cb(evutil_socket_t fd, short what, void *arg)
 		relay_connected(r);
 		return;
 	}
-	/* Refused or failed: try the next worker, unseen. */
-	log_debug("%s: worker %d: %s", __func__, r->r_worker->w_id,
-	    strerror(err));
+	/* Refused or failed: try the next target, unseen. */
+	log_debug("%s: %s: %s", __func__, r->r_target->t_name, strerror(err));
 	evtimer_del(&r->r_timer);
+	upstream_failed(r->r_target, strerror(err));
 	relay_drop_server(r);
 	relay_connect(r);
 }
 
-/* Connect to the next worker, or wait for one, or give up. */
+/* Connect to the next target (upstream.c), or wait for one, or give up. */
 static void
 relay_connect(struct relay *r)
 {
-	struct worker	*w;
-	int		 idx, fd;
+	struct target		*t;
+	const struct addr	*a;
+	int			 fd;
 
 	for (;;) {
-		idx = balance_pick(&master->m_balance, master->m_workers,
-		    master->m_nworkers, relay_usable, r);
-		if (idx == -1)
+		if ((t = upstream_pick(r->r_tried, r->r_ntried)) == NULL)
 			break;
-		w = master->m_workers[idx];
-		r->r_tried[r->r_ntried++] = w->w_serial;
-		fd = socket(w->w_addr.a_ss.ss_family, SOCK_STREAM |
+		a = upstream_addr(t);
+		r->r_tried[r->r_ntried++] = t->t_serial;
+		fd = socket(a->a_ss.ss_family, SOCK_STREAM |
 		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1) {
 			log_warn("%s: socket", __func__);
@@ -467,11 +455,11 @@ relay_connect(struct relay *r)
 			return;
 		}
 		r->s.fd = fd;
-		r->r_worker = w;
-		master_conn_attach(w);
+		r->r_target = t;
+		upstream_attach(t);
 		r->r_state = RS_CONNECTING;
-		if (connect(fd, (struct sockaddr *)&w->w_addr.a_ss,
-		    w->w_addr.a_len) == 0) {
+		if (connect(fd, (const struct sockaddr *)&a->a_ss,
+		    a->a_len) == 0) {
 			relay_connected(r);
 			return;
 		}
@@ -489,14 +477,14 @@ relay_connect(struct relay *r)
 			timer_arm(&r->r_timer, master->m_conf->c_connect_timeout);
 			return;
 		}
-		log_debug("%s: worker %d: %s", __func__, w->w_id,
-		    strerror(errno));
+		log_debug("%s: %s: %s", __func__, t->t_name, strerror(errno));
+		upstream_failed(t, strerror(errno));
 		relay_drop_server(r);
 		if (r->r_ntried >= RELAY_TRIES)
 			break;
 	}
 	if (r->r_ntried >= RELAY_TRIES ||
-	    (r->r_ntried > 0 && r->r_ntried >= master->m_nworkers)) {
+	    (r->r_ntried > 0 && r->r_ntried >= upstream_count())) {
 		relay_close(r, "every worker refused");
 		return;
 	}
@@ -579,6 +567,8 @@ relay_lost(struct relay *r)
 		return relay_finish(r);
 	log_debug("%s: the worker reset; the client gets what it sent",
 	    __func__);
+	/* Nothing from it yet: a failure of the target (main thread's). */
+	r->r_early = r->c.sent == 0 && relay_owed(&r->c) == 0;
 	s->gone = 1;
 	s->shut = 1;
 	if (s->out != NULL)
@@ -738,8 +728,9 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 		relay_close(r, "no worker became ready in connect_timeout");
 		return;
 	case RS_CONNECTING:
-		log_debug("%s: connect to worker %d timed out", __func__,
-		    r->r_worker->w_id);
+		log_debug("%s: connect to %s timed out", __func__,
+		    r->r_target->t_name);
+		upstream_failed(r->r_target, "connect_timeout");
 		relay_drop_server(r);
 		relay_connect(r);
 		return;
@@ -788,11 +779,11 @@ relay_account(struct relay *r)
 {
 	nrelays--;
 	if (r->r_state == RS_RELAYING)
-		master_conn_closed(r->r_worker);
+		upstream_closed(r->r_target, r->r_early);
 	else
 		master_conn_refused();
 	if (r->s.fd != -1)
-		master_conn_detach(r->r_worker);	/* may free it */
+		upstream_detach(r->r_target);	/* may free it */
 	free(r->r_hdr);
 	free(r);
 }
@@ -843,6 +834,7 @@ relay_log(struct relay *r, const char *why)
 		e.a_local.ss_family = AF_UNSPEC;
 	e.a_worker = r->r_state == RS_RELAYING ? r->r_wid : -1;
 	e.a_wport = r->r_wport;
+	e.a_upstream = r->r_state == RS_RELAYING ? r->r_upname : NULL;
 	e.a_in = r->s.sent;
 	e.a_out = r->c.sent;
 	e.a_ms = clock_ms() - r->r_start;

@@ -86,6 +86,7 @@ reload_begin(struct conf *nc)
 		reload_abort("cannot make the new workers");
 		return -1;
 	}
+	reload_check();		/* workers 0: nothing to wait for */
 	return 0;
 }
 
@@ -182,6 +183,7 @@ reload_master(struct conf *oc, struct conf *nc)
 			unlink(oc->c_pidfile);
 		master_pidfile(nc->c_pidfile);
 	}
+	upstream_reload(oc, nc);	/* upstreams, checks, control socket */
 }
 
 /* A new worker is ready: once the whole new generation is, it takes over. */
@@ -200,8 +202,10 @@ reload_check(void)
 		    w->w_state != WS_READY)
 			return;			/* not all up yet */
 	}
-	/* All up: they must stay up for the probation, serving nobody yet. */
-	if (!probation_over && nc->c_reload_probation > 0) {
+	/* All up: they must stay up for the probation, serving nobody yet
+	 * (with workers 0, nobody is on trial). */
+	if (!probation_over && nc->c_reload_probation > 0 &&
+	    nc->c_workers > 0) {
 		if (!evtimer_pending(ev_probation, NULL)) {
 			log_info("reload: new workers ready; on probation for "
 			    "%d ms", nc->c_reload_probation);

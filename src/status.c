@@ -188,6 +188,7 @@ status_json(struct evbuffer *b)
 	}
 	evbuffer_add(b, "],\"servers\":", 12);
 	cluster_status(b);
+	upstream_status_json(b);	/* upstreams, every target */
 	evbuffer_add_printf(b, "}\n");
 }
 
@@ -323,6 +324,7 @@ status_metrics(struct evbuffer *b)
 	status_workers(b, ss, n, "porter_worker_connections_total", "counter",
 	    "Connections given to the worker.",
 	    offsetof(struct status_series, ss_accepted));
+	upstream_status_metrics(b);
 }
 
 static const char *

@@ -162,6 +162,21 @@ START_TEST(test_access_text)
 	ck_assert_str_eq(buf, "2026-11-24T12:34:56.789Z [::1]:40001 - - - 0 0 "
 	    "5 no-worker\n");
 	ck_assert_uint_eq(access_format(buf, 20, &e, 0), 0);
+	/* A remote upstream: its address in the worker's column. */
+	entry(&e, AF_INET);
+	e.a_worker = -1;
+	e.a_wport = 8080;
+	e.a_upstream = "127.0.0.2:8080";
+	ck_assert_uint_gt(access_format(buf, sizeof(buf), &e, 0), 0);
+	ck_assert_str_eq(buf, "2026-11-24T12:34:56.789Z 10.1.2.3:40000 "
+	    "127.0.0.1:8080 127.0.0.2:8080 8080 78 1234 5 closed\n");
+	ck_assert_uint_gt(access_format(buf, sizeof(buf), &e, 1), 0);
+	ck_assert_str_eq(buf, "{\"time\":\"2026-11-24T12:34:56.789Z\","
+	    "\"client\":\"10.1.2.3\",\"client_port\":40000,"
+	    "\"listener\":\"127.0.0.1:8080\",\"worker\":null,"
+	    "\"worker_port\":8080,\"upstream\":\"127.0.0.2:8080\","
+	    "\"bytes_in\":78,\"bytes_out\":1234,\"duration_ms\":5,"
+	    "\"end\":\"closed\"}\n");
 }
 END_TEST
 

@@ -5,13 +5,21 @@
  *	Open N connections to 127.0.0.1:PORT; with "request", send
  *	"GET / HTTP/1.1" on each and read its answer (keep-alive). Print
  *	"ready N" once all are up, then hold them until stdin closes or
- *	SECONDS pass (default 30).
+ *	SECONDS pass (default 30). Each line "request" on stdin sends one
+ *	more request on every connection: "answered N" when all answered.
  *   tcpclient send PORT [SECONDS] [half]
  *	Send stdin as is, optionally shutdown(SHUT_WR), then print what comes
  *	back until the server closes or SECONDS pass (default 10).
+ *   tcpclient send-unix PATH [SECONDS] [half]
+ *	The same to a unix socket (porter's control socket).
+ *   tcpclient conns PORT N
+ *	N connections one after the other, each "GET / HTTP/1.1" with
+ *	"Connection: close" and its whole answer: many connections, fast
+ *	(curl would start N processes). Print "done N failed F".
  */
 #define _GNU_SOURCE
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -95,9 +103,21 @@ hold(int port, int n, int secs, int request)
 	}
 	printf("ready %d\n", n);
 	fflush(stdout);
-	/* Until stdin closes or time runs out. */
-	if (poll(&pfd, 1, secs * 1000) == 1)
-		(void)read(0, &c, 1);
+	/* Until stdin closes or time runs out; "request\n": one more each. */
+	while (poll(&pfd, 1, secs * 1000) == 1 && read(0, &c, 1) == 1) {
+		if (c != '\n')
+			continue;
+		for (i = 0; i < n; i++)
+			if (write(fds[i], req, sizeof(req) - 1) !=
+			    (ssize_t)sizeof(req) - 1 ||
+			    read_response(fds[i], 5000) == -1) {
+				printf("failed #%d\n", i);
+				break;
+			}
+		if (i == n)
+			printf("answered %d\n", n);
+		fflush(stdout);
+	}
 	for (i = 0; i < n; i++)
 		close(fds[i]);
 	free(fds);
@@ -105,14 +125,32 @@ hold(int port, int n, int secs, int request)
 }
 
 static int
-sendraw(int port, int secs, int half)
+dial_unix(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+sendraw(int port, const char *path, int secs, int half)
 {
 	char		 buf[65536];
 	ssize_t		 n;
 	int		 fd;
 	struct pollfd	 pfd;
 
-	if ((fd = dial(port)) == -1) {
+	if ((fd = path != NULL ? dial_unix(path) : dial(port)) == -1) {
 		fprintf(stderr, "tcpclient: connect: %s\n", strerror(errno));
 		return 1;
 	}
@@ -135,17 +173,45 @@ sendraw(int port, int secs, int half)
 	return 0;
 }
 
+static int
+conns(int port, int n)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: t\r\n"
+	    "Connection: close\r\n\r\n";
+	int	i, fd, failed = 0;
+
+	for (i = 0; i < n; i++) {
+		if ((fd = dial(port)) == -1) {
+			failed++;
+			continue;
+		}
+		if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) -
+		    1 || read_response(fd, 5000) == -1)
+			failed++;
+		close(fd);
+	}
+	printf("done %d failed %d\n", n, failed);
+	return failed == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
+	if (argc >= 4 && strcmp(argv[1], "conns") == 0)
+		return conns(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "hold") == 0)
 		return hold(atoi(argv[2]), atoi(argv[3]),
 		    argc > 4 ? atoi(argv[4]) : 30,
 		    argc > 5 && strcmp(argv[5], "request") == 0);
 	if (argc >= 3 && strcmp(argv[1], "send") == 0)
-		return sendraw(atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 10,
+		return sendraw(atoi(argv[2]), NULL, argc > 3 ? atoi(argv[3]) :
+		    10, argc > 4 && strcmp(argv[4], "half") == 0);
+	if (argc >= 3 && strcmp(argv[1], "send-unix") == 0)
+		return sendraw(0, argv[2], argc > 3 ? atoi(argv[3]) : 10,
 		    argc > 4 && strcmp(argv[4], "half") == 0);
 	fprintf(stderr, "usage: tcpclient hold PORT N [SECONDS] [request]\n"
-	    "       tcpclient send PORT [SECONDS] [half]\n");
+	    "       tcpclient send PORT [SECONDS] [half]\n"
+	    "       tcpclient send-unix PATH [SECONDS] [half]\n"
+	    "       tcpclient conns PORT N\n");
 	return 1;
 }
