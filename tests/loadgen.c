@@ -14,8 +14,8 @@
  *	Prints one "name value" line each: due, done, errors, late (those
  *	not answered), rate_s
  *	(answers/s), p50_ms, p90_ms, p99_ms, p999_ms, max_ms, send_lag_p99_ms
- *	(how late the client itself sent: a figure that says whether it kept
- *	up).
+ *	(how late the client itself took a request up, before any wait for
+ *	a free connection: a figure that says whether it kept up).
  *   loadgen conns PORT N CONC [PATH]
  *	N requests, each on a new connection ("Connection: close"), CONC at
  *	a time. Prints done, errors and secs.
@@ -163,13 +163,10 @@ record(uint64_t due, uint64_t t)
 static int
 conn_send(struct lg_conn *c, uint64_t due)
 {
-	uint64_t	t = now_ns();
-
 	c->busy = 1;
 	c->due_ns = due;
 	c->have = 0;
 	c->body = -1;
-	push(&lag_us, &nlag, &caplag, (uint32_t)((t - due) / 1000));
 	nsent++;
 	if (send(c->fd, req, reqlen, MSG_NOSIGNAL) != (ssize_t)reqlen)
 		return -1;		/* connecting: cannot happen with data */
@@ -315,6 +312,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (due > t || due >= end_ns)
 			break;
 		ndue++;
+		/* How late the client itself is: its timer, its CPU. */
+		push(&lag_us, &nlag, &caplag, (uint32_t)((t - due) / 1000));
 		if ((c = idle_list) != NULL) {
 			idle_list = c->next_idle;
 			if (conn_send(c, due) == -1) {
