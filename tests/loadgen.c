@@ -20,7 +20,8 @@
  *	N requests, each on a new connection ("Connection: close"), CONC at
  *	a time. Prints done, errors and secs.
  *
- * Answers must carry Content-Length (the built-in worker's and Node's do).
+ * Answers must carry Content-Length (the built-in worker's and Node's do);
+ * after one that says "Connection: close", the connection is made anew.
  */
 #define _GNU_SOURCE
 #include <sys/socket.h>
@@ -54,6 +55,7 @@ struct lg_conn {
 	uint64_t	 due_ns;	/* of the request in flight */
 	int		 connecting;
 	int		 answered;	/* answers it brought */
+	int		 last;		/* the server said Connection: close */
 	struct lg_conn	*next_idle;
 	struct lg_conn	*all_next, **all_prev;
 };
@@ -159,6 +161,21 @@ record(uint64_t due, uint64_t t)
 	push(&lat_us, &nlat, &caplat, (uint32_t)((t - due) / 1000));
 }
 
+/* The request on fd, once it is connected (at most 1 s from now). */
+static int
+send_req(int fd)
+{
+	struct pollfd	pfd = { fd, POLLOUT, 0 };
+
+	if (send(fd, req, reqlen, MSG_NOSIGNAL) == (ssize_t)reqlen)
+		return 0;
+	if (errno != EAGAIN && errno != ENOTCONN && errno != EINPROGRESS)
+		return -1;
+	if (poll(&pfd, 1, 1000) != 1)
+		return -1;
+	return send(fd, req, reqlen, MSG_NOSIGNAL) == (ssize_t)reqlen ? 0 : -1;
+}
+
 /* Send the request due at due on c (rate mode). */
 static int
 conn_send(struct lg_conn *c, uint64_t due)
@@ -168,9 +185,7 @@ conn_send(struct lg_conn *c, uint64_t due)
 	c->have = 0;
 	c->body = -1;
 	nsent++;
-	if (send(c->fd, req, reqlen, MSG_NOSIGNAL) != (ssize_t)reqlen)
-		return -1;		/* connecting: cannot happen with data */
-	return 0;
+	return send_req(c->fd);
 }
 
 static void
@@ -222,6 +237,7 @@ conn_parse(struct lg_conn *c)
 		if ((end = strstr(c->buf, "\r\n\r\n")) == NULL)
 			return c->have >= LG_BUF - 1 ? -1 : 0;
 		*end = '\0';
+		c->last = strcasestr(c->buf, "\nconnection: close") != NULL;
 		cl = strcasestr(c->buf, "\ncontent-length:");
 		c->body = cl == NULL ? 0 : strtol(cl + 16, NULL, 10);
 		c->need = (size_t)(end + 4 - c->buf) + (size_t)c->body;
@@ -293,6 +309,14 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	record(c->due_ns, now_ns());
 	c->answered++;
+	if (c->last) {
+		/* Its last answer (nginx after keepalive_requests): anew. */
+		conn_free(c);
+		if ((c = conn_open()) == NULL) {
+			nerr++;
+			return;
+		}
+	}
 	conn_idle(c);
 }
 
@@ -429,19 +453,12 @@ conn_start(void)
 		return;
 	}
 	c->busy = 1;
-	/* Sent at once: the kernel queues it until the handshake is over. */
-	if (send(c->fd, req, reqlen, MSG_NOSIGNAL) != (ssize_t)reqlen) {
-		/* still connecting: wait until writable, then send */
-		struct pollfd	pfd = { c->fd, POLLOUT, 0 };
-
-		if (poll(&pfd, 1, 2000) != 1 ||
-		    send(c->fd, req, reqlen, MSG_NOSIGNAL) != (ssize_t)reqlen) {
-			c_err++;
-			c_done++;
-			conn_free(c);
-			conn_start();
-			return;
-		}
+	if (send_req(c->fd) == -1) {
+		c_err++;
+		c_done++;
+		conn_free(c);
+		conn_start();
+		return;
 	}
 }
 
