@@ -8,10 +8,11 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What building and testing porter needs (python3 and node run the
 # example workers in the tests; jansson checks the JSON scanner; systemd
 # for systemd-notify, which tests/it/ready.sh's workers send READY=1
-# with; installing it starts nothing in a container).
+# with; installing it starts nothing in a container; logrotate runs
+# conf/porter.logrotate in tests/it/logs.sh).
 PORTER_PKGS="build-essential autoconf automake libtool pkg-config
     libevent-dev libhttp-parser-dev check libjansson-dev curl wrk procps
-    python3 jq python3-prometheus-client systemd"
+    python3 jq python3-prometheus-client systemd logrotate"
 
 # The real applications the supervision tests run porter in front of
 # (tests/it/app-*.sh): gunicorn, uvicorn and nginx from Debian, Express

@@ -109,7 +109,7 @@ static const char *mode_names[] = { "proxy", "handoff", "shared" };
 static const char *balance_names[] = { "round-robin", "least-conn" };
 static const char *worker_names[] = { "builtin", "exec", "node" };
 static const char *ready_check_names[] = { "default", "connect", "http",
-    "notify" };
+    "notify", "listen" };
 
 const char *
 conf_mode_name(enum mode m)
@@ -690,7 +690,7 @@ conf_signal_name(int sig)
 }
 
 /*
- * ready_check connect | http PATH | notify. PATH goes into a request line
+ * ready_check connect | http PATH | notify | listen. PATH goes into a request line
  * as it is: a path of printable characters, no blanks.
  */
 static int
@@ -704,7 +704,7 @@ conf_ready_check(struct conf_ctx *ctx, int argc, char **argv)
 	k = conf_lookup(ready_check_names, nitems(ready_check_names), argv[1]);
 	if (k <= READY_CHECK_DEFAULT)
 		return conf_error(ctx, "ready_check: expected connect, http "
-		    "PATH or notify, not \"%s\"", argv[1]);
+		    "PATH, notify or listen, not \"%s\"", argv[1]);
 	if (k != READY_CHECK_HTTP && argc != 2)
 		return conf_error(ctx, "ready_check: %s takes no argument",
 		    argv[1]);
@@ -749,7 +749,8 @@ conf_user(struct conf_ctx *ctx, int argc, char **argv)
 /* Variables porter sets for its workers (proc.c): no env line may. */
 static const char *env_reserved[] = {
 	"LISTEN_FDS", "LISTEN_PID", "NODE_CHANNEL_FD",
-	"NODE_CHANNEL_SERIALIZATION_MODE", "NOTIFY_SOCKET", "PORT",
+	"NODE_CHANNEL_SERIALIZATION_MODE", "NODE_UNIQUE_ID", "NOTIFY_SOCKET",
+	"PORT",
 };
 
 /*
@@ -1247,8 +1248,14 @@ conf_check(struct conf *c, char **cause)
 			return conf_error(&ctx, "ready_check is for exec and "
 			    "node workers: the built-in worker reports its "
 			    "readiness itself");
+		if (c->c_ready_check == READY_CHECK_LISTEN &&
+		    c->c_worker != WORKER_NODE)
+			return conf_error(&ctx, "ready_check listen is for node "
+			    "workers: it waits for the app's listen() on "
+			    "porter's port");
 		if (c->c_mode != MODE_PROXY &&
-		    c->c_ready_check != READY_CHECK_NOTIFY)
+		    c->c_ready_check != READY_CHECK_NOTIFY &&
+		    c->c_ready_check != READY_CHECK_LISTEN)
 			return conf_error(&ctx, "ready_check %s needs each "
 			    "worker's own port, which only proxy mode gives; "
 			    "in %s mode any worker could answer on the shared "

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,13 @@ static const char	msg_server[] =
 static const char	msg_ack[] = "{\"cmd\":\"NODE_HANDLE_ACK\"}";
 static const char	msg_nack[] = "{\"cmd\":\"NODE_HANDLE_NACK\"}";
 static const char	msg_suicide[] = "{\"act\":\"suicide\"}";
+/* A handle message without its fd: a Node child answers NACK once its
+ * event loop runs, that is once its main module has run. */
+static const char	msg_probe[] =
+    "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":\"probe\"}";
+
+/* Node's cluster messages carry a seq each; porter's count from 0. */
+static long long	cluster_seq;
 
 /* Master to worker (handoff): a client socket. */
 int
@@ -80,6 +89,123 @@ ipc_send_suicide(struct channel *ch)
 	return channel_send(ch, msg_suicide, sizeof(msg_suicide) - 1, -1);
 }
 
+/* Master to a Node child: its event loop turned yet? (answered NACK) */
+int
+ipc_send_probe(struct channel *ch)
+{
+	return channel_send(ch, msg_probe, sizeof(msg_probe) - 1, -1);
+}
+
+/* key as a JSON string's content, into buf; -1 if it does not fit. */
+static int
+ipc_key(char *buf, size_t size, const char *key)
+{
+	size_t	n = strlen(key);
+
+	/* log_json_escape truncates: leave room to tell. */
+	if (log_json_escape(buf, size, key, n) >= size - 1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Master to cluster worker: the answer to its queryServer (seq ack). With
+ * fd, the socket itself (shared: the worker accepts); else errno if the
+ * bind failed, or round-robin (porter accepts; sockname: what
+ * server.address() returns, NULL for a unix socket). data: the server's
+ * data as JSON text (TLS ticket keys), or NULL.
+ */
+int
+ipc_send_query_reply(struct channel *ch, long long ack, int err,
+    const char *key, const char *data, const struct sockaddr *sockname,
+    int fd)
+{
+	char		 buf[CLUSTER_DATA_MAX + 1024], k[512], host[64];
+	const char	*family = NULL;
+	int		 n, port = 0;
+
+	if (ipc_key(k, sizeof(k), key) == -1)
+		return -1;
+	if (data == NULL)
+		data = "null";
+	if (fd != -1)
+		n = snprintf(buf, sizeof(buf), "{\"cmd\":\"NODE_HANDLE\","
+		    "\"type\":\"net.Native\",\"msg\":{\"cmd\":"
+		    "\"NODE_CLUSTER\",\"errno\":0,\"key\":\"%s\",\"ack\":%lld,"
+		    "\"data\":%s,\"seq\":%lld}}", k, ack, data, cluster_seq++);
+	else if (err != 0)
+		n = snprintf(buf, sizeof(buf), "{\"cmd\":\"NODE_CLUSTER\","
+		    "\"errno\":%d,\"key\":\"%s\",\"ack\":%lld,\"data\":%s,"
+		    "\"seq\":%lld}", -err, k, ack, data, cluster_seq++);
+	else {
+		if (sockname != NULL && sockname->sa_family == AF_INET) {
+			const struct sockaddr_in *sin = (const void *)sockname;
+
+			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+			port = ntohs(sin->sin_port);
+			family = "IPv4";
+		} else if (sockname != NULL &&
+		    sockname->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *sin6 = (const void *)sockname;
+
+			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
+			    sizeof(host));
+			port = ntohs(sin6->sin6_port);
+			family = "IPv6";
+		}
+		if (family != NULL)
+			n = snprintf(buf, sizeof(buf), "{\"cmd\":"
+			    "\"NODE_CLUSTER\",\"errno\":null,\"key\":\"%s\","
+			    "\"ack\":%lld,\"data\":%s,\"sockname\":{"
+			    "\"address\":\"%s\",\"family\":\"%s\",\"port\":%d},"
+			    "\"seq\":%lld}", k, ack, data, host, family, port,
+			    cluster_seq++);
+		else
+			n = snprintf(buf, sizeof(buf), "{\"cmd\":"
+			    "\"NODE_CLUSTER\",\"errno\":null,\"key\":\"%s\","
+			    "\"ack\":%lld,\"data\":%s,\"seq\":%lld}", k, ack,
+			    data, cluster_seq++);
+	}
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	return channel_send(ch, buf, (size_t)n, fd);
+}
+
+/*
+ * Master to cluster worker (round-robin): a client of the server key.
+ * Returns the message's seq, which the worker's answer acks, or -1.
+ */
+long long
+ipc_send_newconn(struct channel *ch, int fd, const char *key)
+{
+	char	k[512];
+
+	if (ipc_key(k, sizeof(k), key) == -1 ||
+	    channel_sendf(ch, fd, "{\"cmd\":\"NODE_HANDLE\",\"type\":"
+	    "\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":"
+	    "\"newconn\",\"key\":\"%s\",\"seq\":%lld}}", k, cluster_seq) ==
+	    -1)
+		return -1;
+	return cluster_seq++;
+}
+
+/* Master to cluster worker: close your servers, finish, exit. */
+int
+ipc_send_disconnect(struct channel *ch)
+{
+	return channel_sendf(ch, -1, "{\"cmd\":\"NODE_CLUSTER\",\"act\":"
+	    "\"disconnect\",\"seq\":%lld}", cluster_seq++);
+}
+
+/* Master to cluster worker: its request seq ack is done (the answer
+ * exitedAfterDisconnect waits for). */
+int
+ipc_send_cluster_ack(struct channel *ch, long long ack)
+{
+	return channel_sendf(ch, -1, "{\"cmd\":\"NODE_CLUSTER\",\"ack\":%lld,"
+	    "\"seq\":%lld}", ack, cluster_seq++);
+}
+
 /* Names as they go over the wire, each with its value; sorted by name. */
 struct ipc_name {
 	const char	*in_name;
@@ -119,11 +245,19 @@ enum ipc_field {
 	F_ACK,
 	F_ACT,
 	F_ACTIVE,
+	F_ADDRESS,
+	F_ADDRESSTYPE,
+	F_BACKLOG,
 	F_CMD,
+	F_DATA,
 	F_ERRNO,
+	F_FD,
+	F_FLAGS,
+	F_INDEX,
 	F_KEY,
 	F_MSG,
 	F_PID,
+	F_PORT,
 	F_SEQ,
 	F_TYPE,
 };
@@ -133,11 +267,19 @@ static const struct ipc_name fields[] = {
 	{ "ack",	F_ACK },
 	{ "act",	F_ACT },
 	{ "active",	F_ACTIVE },
+	{ "address",	F_ADDRESS },
+	{ "addressType", F_ADDRESSTYPE },
+	{ "backlog",	F_BACKLOG },
 	{ "cmd",	F_CMD },
+	{ "data",	F_DATA },
 	{ "errno",	F_ERRNO },
+	{ "fd",		F_FD },
+	{ "flags",	F_FLAGS },
+	{ "index",	F_INDEX },
 	{ "key",	F_KEY },
 	{ "msg",	F_MSG },
 	{ "pid",	F_PID },
+	{ "port",	F_PORT },
 	{ "seq",	F_SEQ },
 	{ "type",	F_TYPE },
 };
@@ -199,6 +341,30 @@ ipc_member(const struct json_val *k, const struct json_val *v, void *arg)
 	case F_ACTIVE:
 		m->im_active = ipc_int(v);
 		break;
+	case F_ADDRESS:
+		m->im_address = *v;
+		break;
+	case F_ADDRESSTYPE:
+		m->im_addrtype = *v;
+		break;
+	case F_BACKLOG:
+		m->im_backlog = ipc_int(v);
+		break;
+	case F_DATA:
+		m->im_data = *v;
+		break;
+	case F_FD:
+		m->im_fd = *v;
+		break;
+	case F_FLAGS:
+		m->im_flags = ipc_int(v);
+		break;
+	case F_INDEX:
+		m->im_index = *v;
+		break;
+	case F_PORT:
+		m->im_port = *v;
+		break;
 	case F_CMD:
 		m->im_cmd = (enum ipc_cmd)ipc_lookup(v, cmds, nitems(cmds),
 		    IPC_OTHER, IPC_NONE);
@@ -239,7 +405,7 @@ ipc_parse(const char *line, size_t len, struct ipc_msg *m)
 
 	memset(m, 0, sizeof(*m));
 	m->im_seq = m->im_ack = m->im_errno = m->im_pid = m->im_active =
-	    m->im_accepted = IPC_ABSENT;
+	    m->im_accepted = m->im_backlog = m->im_flags = IPC_ABSENT;
 	m->im_ok = -1;
 	if (json_scan(line, len, &top, ipc_member, m) == -1) {
 		memset(m, 0, sizeof(*m));	/* what it saw means nothing */

@@ -50,7 +50,8 @@ static int		 slot_open[PORTER_MAX_WORKERS];
 static void	listener_accept_cb(evutil_socket_t, short, void *);
 static void	listener_backoff_cb(evutil_socket_t, short, void *);
 
-/* A bound, listening, non-blocking socket, or -1 with *cause set. */
+/* A bound, listening, non-blocking socket, or -1 with *cause set (if
+ * cause is not NULL) and errno. */
 int
 listener_bind(const struct addr *a, int backlog, int reuseport, char **cause)
 {
@@ -95,6 +96,7 @@ listener_bind(const struct addr *a, int backlog, int reuseport, char **cause)
 		    strerror(saved), hint) == -1)
 			*cause = NULL;
 	}
+	errno = saved;
 	return -1;
 }
 
@@ -153,6 +155,16 @@ listener_resume(struct listener *l)
 	l->l_paused = 0;
 	if (!l->l_waiting)
 		event_add(l->l_ev, NULL);
+}
+
+/* A listener of its own (not the master's front ones) waits, or not. */
+void
+listener_set_paused(struct listener *l, int pause)
+{
+	if (pause)
+		listener_pause(l);
+	else
+		listener_resume(l);
 }
 
 static void
@@ -289,6 +301,13 @@ listener_serve(enum mode mode)
 			    master->m_conf->c_listen[i].a_text);
 		naccepting++;
 	}
+}
+
+/* The master's listening socket for listen line i, or -1. */
+int
+listener_fd(int i)
+{
+	return i >= 0 && i < nlistenfds ? listen_fds[i] : -1;
 }
 
 /* Accept (on) or not; 1 if that changed anything. */

@@ -51,7 +51,6 @@ static void	master_signal_workers(int);
 static void	master_stop(int, const char *);
 static void	master_stop_check(void);
 static void	master_reap(void);
-static void	master_replace(struct worker *, const char *);
 static void	master_replace_now(struct worker *);
 static void	master_ask_stop(struct worker *, const char *);
 static void	master_sd_update(void);
@@ -313,11 +312,25 @@ master_stop_time(struct worker *w)
 }
 
 /*
+ * Tell w to finish now: a Node cluster app the cluster way ("disconnect":
+ * it closes its servers and finishes its connections), any other by its
+ * stop signal.
+ */
+static void
+master_tell_stop(struct worker *w, const char *why)
+{
+	if (cluster_disconnect(w) == 0)
+		return;
+	master_kill(w, master_graceful_signal(w), why);
+}
+
+/*
  * Ask w to finish. In proxy mode porter sees every connection to it, and
  * a program it does not know (exec, node) may take its stop signal as
  * "exit now": it gets the signal once the relays to it are gone, or at
- * graceful_timeout (master_worker_timer_cb). The built-in worker finishes
- * what it serves on SIGQUIT: it is told at once.
+ * graceful_timeout (master_worker_timer_cb); so does a cluster app, whose
+ * private port would drop what waits in its backlog when it closes. The
+ * built-in worker finishes what it serves on SIGQUIT: it is told at once.
  */
 static void
 master_ask_stop(struct worker *w, const char *why)
@@ -338,7 +351,7 @@ master_ask_stop(struct worker *w, const char *why)
 	if (w->w_stop_held != NULL && w->w_state == WS_DRAINING)
 		master_stop_time(w);
 	w->w_stop_held = NULL;
-	master_kill(w, master_graceful_signal(w), why);
+	master_tell_stop(w, why);
 }
 
 /* The worker takes connections from now on; how: what showed it. */
@@ -347,9 +360,13 @@ master_worker_ready(struct worker *w, enum ready_by how)
 {
 	if (w->w_state != WS_STARTING)
 		return;
+	cluster_settle(w);	/* a node worker's way of taking clients */
 	evtimer_del(w->w_timer);
 	w->w_ready_by = how;
 	master_worker_set_state(w, WS_READY);
+	if (w->w_replace)	/* it asked before it was ready */
+		timer_arm(w->w_timer, w->w_replace_at > clock_ms() ?
+		    w->w_replace_at - clock_ms() : 0);
 	if (w->w_mode == MODE_PROXY)
 		log_info("worker %d (pid %ld) ready on port %d (%s)", w->w_id,
 		    (long)w->w_pid, w->w_port, ready_how(w, how));
@@ -430,8 +447,14 @@ master_msg_cb(struct channel *ch, const char *line, size_t len, void *arg)
 			handoff_ack(w);
 		break;
 	case IPC_NODE_HANDLE_NACK:
+		if (cluster_probe_answer(w))
+			break;		/* its main module ran */
 		if (w->w_mode == MODE_HANDOFF)
 			handoff_nack(w);
+		break;
+	case IPC_NODE_CLUSTER:
+		if (w->w_kind == WORKER_NODE)
+			cluster_msg(w, &m);
 		break;
 	case IPC_PORTER_LOAD:
 		master_worker_load(w, &m);
@@ -482,9 +505,9 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 		master_spawn(w);
 		break;
 	case WS_STARTING:
-		log_warnx("worker %d (pid %ld) not ready after %d ms; "
+		log_warnx("worker %d (pid %ld) not ready after %d ms%s; "
 		    "killing it", w->w_id, (long)w->w_pid,
-		    master->m_conf->c_ready_timeout);
+		    master->m_conf->c_ready_timeout, cluster_not_ready(w));
 		master_kill(w, SIGKILL, "not ready in ready_timeout");
 		break;
 	case WS_DRAINING:
@@ -496,8 +519,7 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
 			    (long)w->w_pid, w->w_active,
 			    w->w_active == 1 ? "" : "s");
 			w->w_stop_held = NULL;
-			master_kill(w, master_graceful_signal(w),
-			    "graceful_timeout");
+			master_tell_stop(w, "graceful_timeout");
 			timer_arm(w->w_timer, STOP_TIMEOUT);
 			break;
 		}
@@ -517,7 +539,7 @@ master_worker_timer_cb(evutil_socket_t fd, short what, void *arg)
  * child.send('server', server) does. The master keeps its copies, so
  * restarts refuse nobody.
  */
-static void
+void
 master_send_servers(struct worker *w)
 {
 	const int	*fds = listener_slot_fds(w->w_id, w->w_conf);
@@ -569,12 +591,20 @@ master_spawn(struct worker *w)
 		lfds = listener_slot_fds(w->w_id, c);
 		nl = c->c_nlisten;
 	}
+	/* A Node worker is a cluster worker, with an id of its own. */
+	if (w->w_kind == WORKER_NODE && cluster_worker_new(w) == -1) {
+		log_warnx("worker %d: out of memory", w->w_id);
+		close(sv[0]);
+		close(sv[1]);
+		goto retry;
+	}
 	pid = proc_spawn(w, sv[1], lfds, nl);
 	if (sv[1] != -1)
 		close(sv[1]);
 	if (pid == -1) {
 		if (sv[0] != -1)
 			close(sv[0]);
+		cluster_worker_gone(w);
 		goto retry;
 	}
 	w->w_pid = pid;
@@ -589,8 +619,11 @@ master_spawn(struct worker *w)
 	w->w_started = clock_ms();
 	master_worker_set_state(w, WS_STARTING);
 	timer_arm(w->w_timer, c->c_ready_timeout);
-	if (w->w_mode == MODE_SHARED && w->w_chan != NULL)
+	/* A node worker gets them once it shows how it takes them. */
+	if (w->w_mode == MODE_SHARED && w->w_chan != NULL &&
+	    w->w_kind != WORKER_NODE)
 		master_send_servers(w);
+	cluster_worker_started(w);
 	log_debug("worker %d: started pid %ld", w->w_id, (long)pid);
 	return;
 
@@ -645,6 +678,7 @@ master_worker_free(struct worker *w)
 		waitpid(w->w_pid, NULL, 0);
 	}
 	proc_forget(w);
+	cluster_worker_gone(w);
 	channel_free(w->w_chan);
 	if (w->w_timer != NULL)
 		event_free(w->w_timer);
@@ -903,11 +937,9 @@ master_replace_now(struct worker *w)
 	struct worker	*nw;
 	int		 i;
 
+	/* Asked for, not a crash: it does not count towards restart_limit
+	 * (a worker that keeps asking is slowed down by master_replace). */
 	w->w_replace = 0;
-	if (master_count_restart() == -1) {
-		master_give_up();
-		return;
-	}
 	for (i = 0; i < master->m_nworkers; i++)
 		if (master->m_workers[i] == w)
 			break;
@@ -931,7 +963,7 @@ master_replace_now(struct worker *w)
  * restarts, serving meanwhile; and past a bound on draining processes,
  * it is not replaced until some have finished.
  */
-static void
+void
 master_replace(struct worker *w, const char *why)
 {
 	int	delay, limit;
@@ -953,18 +985,22 @@ master_replace(struct worker *w, const char *why)
 		delay = 0;
 		w->w_failures = 0;
 	}
-	if (delay > 0 && w->w_state == WS_READY)
+	/* One that serves, or will (starting), waits for its turn. */
+	if (delay > 0 && (w->w_state == WS_READY ||
+	    w->w_state == WS_STARTING))
 		log_info("worker %d (pid %ld): replacing it in %d ms, %s",
 		    w->w_id, (long)w->w_pid, delay, why);
-	else
+	else {
 		log_info("worker %d (pid %ld): replacing it, %s", w->w_id,
 		    (long)w->w_pid, why);
-	if (delay == 0 || w->w_state != WS_READY) {
 		master_replace_now(w);
 		return;
 	}
 	w->w_replace = 1;
-	timer_arm(w->w_timer, delay);
+	w->w_replace_at = clock_ms() + (uint64_t)delay;
+	if (w->w_state == WS_READY)
+		timer_arm(w->w_timer, delay);
+	/* else master_worker_ready arms it: w_timer is its ready wait */
 }
 
 static void
@@ -1028,6 +1064,7 @@ master_exited(struct worker *w, int status)
 		w->w_accepted_base = w->w_accepted;
 	}
 	handoff_reclaim(w);
+	cluster_worker_gone(w);
 	if (!w->w_retiring && master->m_next != NULL &&
 	    w->w_gen != master->m_gen) {
 		/* A new worker died while a reload waited for it. */
@@ -1170,6 +1207,7 @@ master_stop(int how, const char *why)
 	if (master->m_next != NULL)
 		reload_abort("stopping");
 	listener_close_all();
+	cluster_stop_accepting();
 	for (i = 0; i < master->m_nworkers; i++)
 		if (master->m_workers[i]->w_state == WS_IDLE)
 			evtimer_del(master->m_workers[i]->w_timer);

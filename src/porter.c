@@ -65,7 +65,7 @@ version(void)
 #ifdef HAVE_CLOSE_RANGE
 	    ", close_range"
 #endif
-	    ", sd_notify, socket activation"
+	    ", sd_notify, socket activation, node-cluster"
 	    "%s%s)\n", PORTER_VERSION, event_get_version(),
 	    (hp >> 16) & 255, (hp >> 8) & 255, hp & 255,
 	    PORTER_BUILD_SANITIZERS[0] != '\0' ? ", " : "",

@@ -64,6 +64,7 @@ enum ready_check {
 	READY_CHECK_CONNECT,		/* its port accepts */
 	READY_CHECK_HTTP,		/* GET c_ready_path answers 2xx */
 	READY_CHECK_NOTIFY,		/* it sends READY=1 (sd_notify) */
+	READY_CHECK_LISTEN,		/* node: it listens on porter's port */
 };
 
 struct addr {
@@ -287,6 +288,8 @@ enum ready_by {
 	READY_CONNECT,		/* its port accepted */
 	READY_HTTP,		/* its ready_check URL answered 2xx */
 	READY_NOTIFY,		/* it sent READY=1 */
+	READY_LISTENING,	/* node: listening on porter's port */
+	READY_CLASSIC,		/* node: running, a classic script */
 };
 enum worker_state {
 	WS_IDLE = 0,		/* no process: waiting for (re)start */
@@ -295,6 +298,7 @@ enum worker_state {
 	WS_DRAINING,		/* finishing its connections, takes no more */
 };
 struct handoff_worker;
+struct cluster_worker;
 struct worker {
 	int			 w_id;		/* slot: shown, and in port + id */
 	uint64_t		 w_serial;	/* unique to this struct */
@@ -321,6 +325,7 @@ struct worker {
 	unsigned int		 w_restarts;
 	unsigned int		 w_failures;	/* early deaths in a row */
 	int			 w_replace;	/* to be replaced: w_timer */
+	uint64_t		 w_replace_at;	/* ms: when */
 	const char		*w_stop_held;	/* proxy: stop it once its relays
 						   are gone (why) */
 	int			 w_killsig;	/* porter's last signal to it */
@@ -331,6 +336,7 @@ struct worker {
 	uint64_t		 w_oldgrp_until; /* ms: waited for no longer */
 	struct event		*w_timer;	/* back-off, ready wait, grace */
 	struct handoff_worker	*w_handoff;	/* handoff mode's, or NULL */
+	struct cluster_worker	*w_cluster;	/* node workers' */
 	struct log_limit	 w_lim_msg;	/* its bad messages */
 };
 struct master_stats {
@@ -380,6 +386,8 @@ int		 master_knows_active(const struct worker *);
 void		 master_worker_ready(struct worker *, enum ready_by);
 int		 master_start_workers(struct conf *, unsigned int);
 void		 master_retire(struct worker *, int);
+void		 master_replace(struct worker *, const char *);
+void		 master_send_servers(struct worker *);
 void		 master_reload_done(int);
 int		 master_ready_count(void);
 int		 master_is_ready(const char **);
@@ -397,6 +405,24 @@ void		 master_conn_handed(struct worker *);
 void		 master_conn_closed(struct worker *);
 void		 master_conn_refused(void);
 int		 master_logs(const struct conf *);
+
+/* cluster.c */
+struct ipc_msg;
+int		 cluster_worker_new(struct worker *);
+void		 cluster_worker_started(struct worker *);
+void		 cluster_worker_gone(struct worker *);
+unsigned int	 cluster_worker_id(const struct worker *);
+void		 cluster_msg(struct worker *, const struct ipc_msg *);
+int		 cluster_probe_answer(struct worker *);
+void		 cluster_settle(struct worker *);
+int		 cluster_disconnect(struct worker *);
+int		 cluster_takes_front(const struct worker *);
+const char	*cluster_front_key(const struct worker *);
+int		 cluster_holds_port(const struct worker *);
+const char	*cluster_style(const struct worker *);
+const char	*cluster_not_ready(const struct worker *);
+void		 cluster_stop_accepting(void);
+void		 cluster_status(struct evbuffer *);
 
 /* reload.c */
 void		 reload_start(void);
@@ -424,6 +450,7 @@ void		 ready_forget(struct worker *);
 const char	*ready_by_name(enum ready_by);
 const char	*ready_how(const struct worker *, enum ready_by);
 const char	*ready_notice(const struct worker *);
+void		 ready_cancel(struct worker *);
 int		 ready_http_status(const char *, size_t);
 
 /* listener.c */
@@ -434,6 +461,8 @@ int		 listener_bind(const struct addr *, int, int, char **);
 struct listener	*listener_new(struct event_base *, int, listener_accept_fn,
 		    void *);
 void		 listener_free(struct listener *);
+void		 listener_set_paused(struct listener *, int);
+int		 listener_fd(int);
 int		 listener_open(const struct conf *, char **);
 void		 listener_serve(enum mode);
 int		 listener_accepting(int);
@@ -450,6 +479,15 @@ void		 handoff_worker_free(struct handoff_worker *);
 void		 handoff_accept(int, struct sockaddr *, socklen_t, void *);
 void		 handoff_ack(struct worker *);
 void		 handoff_nack(struct worker *);
+void		 handoff_accepted(struct worker *, long long, int);
+struct handoff_group;
+struct handoff_group *handoff_group_new(const char *);
+void		 handoff_group_set_listener(struct handoff_group *,
+		    struct listener *);
+void		 handoff_group_free(struct handoff_group *);
+void		 handoff_group_accept(int, struct sockaddr *, socklen_t, void *);
+int		 handoff_join(struct worker *, struct handoff_group *);
+void		 handoff_leave(struct worker *, struct handoff_group *);
 void		 handoff_reclaim(struct worker *);
 void		 handoff_kick(void);
 void		 handoff_close_all(void);
@@ -488,6 +526,7 @@ void		 access_close(void);
 /* status.c */
 int	status_start(char **);
 void	status_stop(void);
+void	status_json_str(struct evbuffer *, const char *);
 
 /* ipc.c */
 enum ipc_cmd {
@@ -534,6 +573,15 @@ struct ipc_msg {			/* one received line, parsed once */
 	int		 im_ok;		/* "accepted" true 1, false 0, else -1 */
 	struct json_val	 im_key;	/* JSON_NONE if absent */
 	struct json_val	 im_msg;
+	/* queryServer and listening: raw, as they make Node's key */
+	struct json_val	 im_address;
+	struct json_val	 im_port;
+	struct json_val	 im_addrtype;
+	struct json_val	 im_fd;
+	struct json_val	 im_index;
+	struct json_val	 im_data;
+	long long	 im_backlog;
+	long long	 im_flags;
 };
 int	ipc_parse(const char *, size_t, struct ipc_msg *);
 int	ipc_send_socket(struct channel *, int);
@@ -544,6 +592,13 @@ int	ipc_send_nack(struct channel *);
 int	ipc_send_load(struct channel *, unsigned int, uint64_t);
 int	ipc_send_suicide(struct channel *);
 int	ipc_send_stderr(struct channel *, int);
+#define CLUSTER_DATA_MAX	4096	/* a server's data, as JSON text */
+int	ipc_send_probe(struct channel *);
+int	ipc_send_query_reply(struct channel *, long long, int, const char *,
+	    const char *, const struct sockaddr *, int);
+long long ipc_send_newconn(struct channel *, int, const char *);
+int	ipc_send_disconnect(struct channel *);
+int	ipc_send_cluster_ack(struct channel *, long long);
 
 /* proxy_proto.c */
 #define PROXY_V1_MAX	107	/* a v1 line, CRLF included */

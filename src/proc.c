@@ -30,7 +30,7 @@
 
 #include "porter.h"
 
-#define PROC_ENV_OWN	8	/* variables porter sets for a worker */
+#define PROC_ENV_OWN	10	/* variables porter sets for a worker */
 
 static uid_t	proc_uid;
 static gid_t	proc_gid;
@@ -500,8 +500,16 @@ proc_env_build(const struct worker *w, int chan, int nlfds,
 		rv |= proc_env_own(pe, &n, "PORTER_WORKER_LOG=%s",
 		    c->c_log_json ? "json" : "text");
 	} else {
+		/* A node worker listens on its PORT as on any port: in
+		 * handoff and shared mode that is porter's own (cluster.c). */
 		if (w->w_mode == MODE_PROXY)
 			rv |= proc_env_own(pe, &n, "PORT=%d", w->w_port);
+		else if (w->w_kind == WORKER_NODE)
+			rv |= proc_env_own(pe, &n, "PORT=%d",
+			    addr_port(&c->c_listen[0]));
+		if (w->w_kind == WORKER_NODE)
+			rv |= proc_env_own(pe, &n, "NODE_UNIQUE_ID=%u",
+			    cluster_worker_id(w));
 		if (chan) {
 			rv |= proc_env_own(pe, &n, "NODE_CHANNEL_FD=3");
 			rv |= proc_env_own(pe, &n,
@@ -540,8 +548,11 @@ proc_env_build(const struct worker *w, int chan, int nlfds,
 		/* A master started by a worker: its own never leak on. */
 		if (strncmp(*e, "PORTER_WORKER_", 14) == 0)
 			continue;
-		/* Porter's manager is not the workers'. */
-		if (strncmp(*e, "NOTIFY_SOCKET=", 14) == 0)
+		/* Porter's manager is not the workers', nor is a Node
+		 * primary that started porter theirs. */
+		if (strncmp(*e, "NOTIFY_SOCKET=", 14) == 0 ||
+		    strncmp(*e, "NODE_UNIQUE_ID=", 15) == 0 ||
+		    strncmp(*e, "NODE_CHANNEL_", 13) == 0)
 			continue;
 		pe->pe_vec[n++] = *e;
 	}

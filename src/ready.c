@@ -48,7 +48,7 @@ struct ready {
 };
 
 static const char *ready_by_names[] = { NULL, "report", "started",
-    "connect", "http", "notify" };
+    "connect", "http", "notify", "listening", "classic" };
 
 static void	ready_try(struct worker *);
 static void	ready_later(struct worker *);
@@ -109,6 +109,14 @@ ready_try_end(struct ready *r)
 		r->r_fd = -1;
 	}
 	r->r_len = 0;
+}
+
+/* No more tries of w's check: a node worker's port is porter's now. */
+void
+ready_cancel(struct worker *w)
+{
+	if (w->w_ready != NULL)
+		ready_try_end(w->w_ready);
 }
 
 /* Everything about w's readiness goes: it exited, or is freed. */
@@ -207,9 +215,12 @@ ready_started(struct worker *w)
 	case READY_CHECK_DEFAULT:
 		if (w->w_mode == MODE_PROXY)
 			ready_try(w);
-		else
+		else if (w->w_kind != WORKER_NODE)
 			master_worker_ready(w, READY_STARTED);
+		/* else cluster.c: when it listens, or shows it will not */
 		break;
+	case READY_CHECK_LISTEN:
+		break;		/* cluster.c: when it listens */
 	}
 }
 
@@ -225,6 +236,11 @@ ready_try(struct worker *w)
 
 	if (r == NULL || w->w_state != WS_STARTING)
 		return;		/* gone, or no longer waited for */
+	/* A node app's port is porter's socket: only its listen() (or its
+	 * answer to the http check) shows it serves. */
+	if (cluster_holds_port(w) &&
+	    w->w_conf->c_ready_check != READY_CHECK_HTTP)
+		return;
 	ready_try_end(r);
 	r->r_deadline = clock_ms() + PROBE_TIMEOUT;
 	r->r_fd = socket(w->w_addr.a_ss.ss_family, SOCK_STREAM |

@@ -111,7 +111,7 @@ status_fds(void)
 }
 
 /* s as a JSON string (RFC 8259 escapes), or null. s is valid UTF-8. */
-static void
+void
 status_json_str(struct evbuffer *b, const char *s)
 {
 	const unsigned char	*p;
@@ -180,9 +180,15 @@ status_json(struct evbuffer *b)
 		status_json_str(b, ready_by_name(w->w_ready_by));
 		evbuffer_add(b, ",\"notice\":", 10);
 		status_json_str(b, ready_notice(w));
+		if (cluster_style(w) != NULL)
+			evbuffer_add_printf(b, ",\"node\":{\"id\":%u,"
+			    "\"style\":\"%s\"}", cluster_worker_id(w),
+			    cluster_style(w));
 		evbuffer_add(b, "}", 1);
 	}
-	evbuffer_add_printf(b, "]}\n");
+	evbuffer_add(b, "],\"servers\":", 12);
+	cluster_status(b);
+	evbuffer_add_printf(b, "}\n");
 }
 
 /*

@@ -213,7 +213,17 @@ START_TEST(test_ready_check)
 		{ "mode shared\nworker exec /bin/sleep 60\nready_check "
 		    "notify\n", NULL },
 		{ "ready_check ping\n", "t:1: ready_check: expected connect, "
-		    "http PATH or notify, not \"ping\"" },
+		    "http PATH, notify or listen, not \"ping\"" },
+		{ "mode handoff\nworker node /dev/null\nready_check listen\n",
+		    NULL },
+		{ "mode proxy\nworker node /dev/null\nready_check listen\n",
+		    NULL },
+		{ "worker exec /bin/sleep 60\nready_check listen\n",
+		    "t:2: ready_check listen is for node workers" },
+		{ "ready_check listen x\n", "t:1: ready_check: listen takes "
+		    "no argument" },
+		{ "env NODE_UNIQUE_ID=3\n", "t:1: env: porter sets "
+		    "NODE_UNIQUE_ID" },
 		{ "ready_check http\n", "t:1: ready_check: http needs a PATH" },
 		{ "ready_check http ready\n", "t:1: ready_check: http: the "
 		    "PATH must start with /" },

@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -132,6 +134,91 @@ START_TEST(test_senders_round_trip)
 }
 END_TEST
 
+/* Node cluster's primary side: each sender's line, as a worker reads it. */
+START_TEST(test_cluster_senders)
+{
+	struct sockaddr_in	 sin;
+	long long		 seq;
+	int			 fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	char			 key[128];
+
+	ck_assert_int_ne(fd, -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(8080);
+	sin.sin_addr.s_addr = htonl(0x7f000001);
+	/* round-robin: no fd, a sockname; shared: the fd; a failed bind */
+	ck_assert_int_eq(ipc_send_query_reply(tx, 1, 0, "null:8080:4:"
+	    "undefined:0", "{\"ticketKeys\":\"AAAA\"}",
+	    (struct sockaddr *)&sin, -1), 0);
+	ck_assert_int_eq(ipc_send_query_reply(tx, 2, 0, "/tmp/a \"b\".sock",
+	    NULL, NULL, fd), 0);
+	ck_assert_int_eq(ipc_send_query_reply(tx, 3, 98, "k", NULL, NULL, -1),
+	    0);
+	ck_assert((seq = ipc_send_newconn(tx, fd, "null:8080:4:undefined:0"))
+	    >= 0);
+	ck_assert_int_eq(ipc_send_disconnect(tx), 0);
+	ck_assert_int_eq(ipc_send_cluster_ack(tx, 7), 0);
+	ck_assert_int_eq(ipc_send_probe(tx), 0);
+	run_until(7);
+	close(fd);
+
+	ck_assert_int_eq(got[0].im_cmd, IPC_NODE_CLUSTER);
+	ck_assert_int_eq(got[0].im_ack, 1);
+	ck_assert_int_eq(got[0].im_errno, IPC_ABSENT);	/* null */
+	ck_assert(json_eq(&got[0].im_key, "null:8080:4:undefined:0"));
+	ck_assert_int_eq(got[0].im_data.j_type, JSON_OBJECT);
+	ck_assert(strstr(lines[0], "\"sockname\":{\"address\":\"127.0.0.1\","
+	    "\"family\":\"IPv4\",\"port\":8080}") != NULL);
+	ck_assert_int_eq(gotfd[0], -1);
+
+	/* shared: a net.Native handle, the reply inside its msg */
+	ck_assert_int_eq(got[1].im_cmd, IPC_NODE_HANDLE);
+	ck_assert_int_eq(got[1].im_type, IPC_TYPE_NATIVE);
+	ck_assert_int_ne(gotfd[1], -1);
+	close(gotfd[1]);
+	ck_assert_int_eq(got[1].im_msg.j_type, JSON_OBJECT);
+	ck_assert(strstr(lines[1], "\"errno\":0,\"key\":\"/tmp/a \\\"b\\\""
+	    ".sock\",\"ack\":2,\"data\":null") != NULL);
+
+	/* a failed bind: Node's negative errno, no sockname */
+	ck_assert_int_eq(got[2].im_errno, -98);
+	ck_assert_int_eq(got[2].im_ack, 3);
+	ck_assert(strstr(lines[2], "sockname") == NULL);
+
+	/* newconn: the client's fd, the key, and the seq its answer acks */
+	ck_assert_int_eq(got[3].im_cmd, IPC_NODE_HANDLE);
+	ck_assert_int_eq(got[3].im_type, IPC_TYPE_NATIVE);
+	ck_assert_int_ne(gotfd[3], -1);
+	close(gotfd[3]);
+	snprintf(key, sizeof(key), "\"act\":\"newconn\",\"key\":\"null:"
+	    "8080:4:undefined:0\",\"seq\":%lld}}", seq);
+	ck_assert_msg(strstr(lines[3], key) != NULL, "%s", lines[3]);
+
+	ck_assert_int_eq(got[4].im_cmd, IPC_NODE_CLUSTER);
+	ck_assert_int_eq(got[4].im_act, IPC_ACT_DISCONNECT);
+	ck_assert(got[4].im_seq > seq);
+	ck_assert_int_eq(got[5].im_ack, 7);
+	ck_assert(got[5].im_seq > got[4].im_seq);
+	/* the probe: a handle message that carries no fd */
+	ck_assert_int_eq(got[6].im_cmd, IPC_NODE_HANDLE);
+	ck_assert_int_eq(gotfd[6], -1);
+
+	/* A key too long to be one is refused, not cut. */
+	memset(lines[7], 'k', 255);
+	lines[7][255] = '\0';
+	ck_assert_int_eq(ipc_send_query_reply(tx, 1, 0, lines[7], NULL, NULL,
+	    -1), 0);
+	{
+		char	 big[600];
+
+		memset(big, 'k', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		ck_assert_int_eq(ipc_send_newconn(tx, -1, big), -1);
+	}
+}
+END_TEST
+
 START_TEST(test_parse_node_lines)
 {
 	struct ipc_msg	m;
@@ -148,6 +235,30 @@ START_TEST(test_parse_node_lines)
 	ck_assert_int_eq(m.im_cmd, IPC_NODE_CLUSTER);
 	ck_assert_int_eq(m.im_act, IPC_ACT_QUERYSERVER);
 	ck_assert_int_eq(m.im_seq, 1);
+	/* what Node's key is made of, raw */
+	ck_assert_int_eq(m.im_address.j_type, JSON_NULL);
+	ck_assert_int_eq(m.im_port.j_type, JSON_NUMBER);
+	ck_assert_int_eq(m.im_addrtype.j_type, JSON_NUMBER);
+	ck_assert_int_eq(m.im_fd.j_type, JSON_NONE);	/* undefined */
+	ck_assert_int_eq(m.im_index.j_type, JSON_NUMBER);
+	ck_assert_int_eq(m.im_data.j_type, JSON_NULL);
+	ck_assert_int_eq(m.im_backlog, 0);
+	ck_assert(m.im_flags == IPC_ABSENT);
+	/* a unix socket, and UDP, with fields as loose as Node's */
+	m = P("{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\",\"index\":1,"
+	    "\"data\":{\"ticketKeys\":\"x\"},\"address\":\"/tmp/s\",\"port\":-1,"
+	    "\"addressType\":-1,\"backlog\":false,\"flags\":0,\"seq\":4}");
+	ck_assert(json_eq(&m.im_address, "/tmp/s"));
+	ck_assert(m.im_backlog == IPC_ABSENT);
+	ck_assert_int_eq(m.im_flags, 0);
+	ck_assert_int_eq(m.im_data.j_type, JSON_OBJECT);
+	m = P("{\"cmd\":\"NODE_CLUSTER\",\"act\":\"queryServer\","
+	    "\"addressType\":\"udp4\",\"port\":53}");
+	ck_assert_int_eq(m.im_addrtype.j_type, JSON_STRING);
+	/* listening: the same message, the real port */
+	m = P("{\"cmd\":\"NODE_CLUSTER\",\"act\":\"listening\",\"port\":3000,"
+	    "\"seq\":2}");
+	ck_assert_int_eq(m.im_act, IPC_ACT_LISTENING);
 
 	/* Its reply to newconn: accepted is a boolean there. */
 	m = P("{\"cmd\":\"NODE_CLUSTER\",\"ack\":5,\"accepted\":true,\"seq\":2}");
@@ -245,6 +356,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_senders_round_trip);
+	tcase_add_test(tc, test_cluster_senders);
 	tcase_add_test(tc, test_parse_node_lines);
 	tcase_add_test(tc, test_parse_last_wins);
 	tcase_add_test(tc, test_parse_rejects);

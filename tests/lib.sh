@@ -281,3 +281,66 @@ wait_exit() {
 	echo "timed out after $t s waiting for pid $1 to exit"
 	return 1
 }
+
+# reload: SIGHUP, wait for one more "reload: done" (a refused one fails
+# the test at once).
+reload() {
+	local n k
+	n=$(log_count "reload: done")
+	k=$(log_count "keeping the running configuration")
+	kill -HUP "$(master_pid)"
+	wait_for "[ \$(log_count 'reload: done') -gt $n ] ||
+	    [ \$(log_count 'keeping the running configuration') -gt $k ]" ||
+	    fail "reload $((n + 1)) not done"
+	[ "$(log_count "reload: done")" -gt "$n" ] ||
+	    fail "reload $((n + 1)) refused: $(grep "keeping the running" \
+	    "$WORK/porter.log" | tail -n 1)"
+}
+
+# wrk in the background until wrk_stop; arguments: more wrk options.
+wrk_start() {
+	local n
+	n=$(status_get .master.accepted)
+	wrk -t1 -c8 -d100s "$@" "http://127.0.0.1:$LPORT/" \
+	    > "$WORK/wrk.out" 2>&1 5>&- &
+	WRK=$!
+	STARTED="$STARTED $WRK"
+	# In shared mode the workers accept: porter does not count them.
+	if [ "$(sed -n 's/^mode *//p' "$WORK/porter.conf")" = shared ]; then
+		wait_for "[ \$(conns_to $LPORT) -ge 1 ]"
+	else
+		wait_for "[ \$(status_get .master.accepted) -ge $((n + 8)) ]"
+	fi || fail "wrk did not connect"
+}
+# Stop wrk (SIGINT: it prints its figures); WRK_N requests, WRK_ERRS the
+# lines about errors (empty if none).
+wrk_stop() {
+	kill -INT "$WRK"
+	wait_exit "$WRK" 10 || fail "wrk did not stop"
+	WRK_N=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out")
+	WRK_ERRS=$(grep -E "Socket errors|Non-2xx|unable to" "$WORK/wrk.out")
+	WRK_T=$(sed -n 's/^ *[0-9]* requests in \([0-9.]*[a-z]*\),.*/\1/p' \
+	    "$WORK/wrk.out")
+}
+
+# reloads_under_wrk N MIN: N reloads while wrk runs with Connection:
+# close; more than MIN requests, none failed. OLDS: the pids they retired.
+reloads_under_wrk() {
+	local i n
+	n=$(sed -n 's/^workers *//p' "$WORK/porter.conf")
+	wait_for '[ "$(worker_pids | wc -l)" = '"$n"' ]' ||
+	    fail "old workers linger"
+	OLDS=""
+	wrk_start -H "Connection: close"
+	for i in $(seq 1 "$1"); do
+		OLDS="$OLDS $(worker_pids | tr '\n' ' ')"
+		reload
+	done
+	wait_for '[ "$(worker_pids | wc -l)" = '"$n"' ]' ||
+	    fail "old workers linger"
+	wrk_stop
+	echo "$1 reloads under wrk, Connection: close: $WRK_N requests in" \
+	    "$WRK_T; ${WRK_ERRS:-no socket errors, no non-2xx}"
+	[ "${WRK_N:-0}" -gt "$2" ] || fail "only ${WRK_N:-0} requests"
+	[ -z "$WRK_ERRS" ] || fail "errors during reloads: $WRK_ERRS"
+}

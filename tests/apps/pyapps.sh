@@ -181,7 +181,7 @@ kill9_worker() {
 		port2=" $(status_get '[.workers[].port] | join(" ")') "
 		port_free "$port" || [ "${port2#* $port }" != "$port2" ] ||
 		    fail "kill -9 of worker $1: port $port still held: $(strays)"
-		! grep "is held by a process" "$WORK/porter.log" ||
+		! grep "is held by another process" "$WORK/porter.log" ||
 		    fail "kill -9 of worker $1: a port was held"
 	fi
 	_poll 5 "[ -z \"\$(alive_apps $pg)\" ]" ||

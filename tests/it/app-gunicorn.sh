@@ -144,7 +144,7 @@ conf_set reload_probation 500ms
 # process group), the replacement binds, 2 ready again.
 wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
 kill9_worker 0
-grep -q "is held by a process" "$WORK/porter.log" &&
+grep -q "is held by another process" "$WORK/porter.log" &&
     fail "a port was held after kill -9"
 wait_for 'both_served 4' || fail "after kill -9: workers served: $SEEN"
 ok "proxy: kill -9 of an arbiter: its group ($KILL9_GROUP) gone, 2 ready in $KILL9_MS ms, no stray"

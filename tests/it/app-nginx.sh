@@ -95,42 +95,6 @@ ka_close() {
 	exec 5>&-
 }
 
-# reload: SIGHUP, wait for one more "reload: done" (a refused one fails
-# the test at once).
-reload() {
-	local n k
-	n=$(log_count "reload: done")
-	k=$(log_count "keeping the running configuration")
-	kill -HUP "$(master_pid)"
-	wait_for "[ \$(log_count 'reload: done') -gt $n ] ||
-	    [ \$(log_count 'keeping the running configuration') -gt $k ]" ||
-	    fail "reload $((n + 1)) not done"
-	[ "$(log_count "reload: done")" -gt "$n" ] ||
-	    fail "reload $((n + 1)) refused: $(grep "keeping the running" \
-	    "$WORK/porter.log" | tail -n 1)"
-}
-
-# wrk in the background until wrk_stop; arguments: more wrk options.
-wrk_start() {
-	local n
-	n=$(status_get .master.accepted)
-	wrk -t1 -c8 -d100s "$@" "http://127.0.0.1:$LPORT/" \
-	    > "$WORK/wrk.out" 2>&1 5>&- &
-	WRK=$!
-	STARTED="$STARTED $WRK"
-	wait_for "[ \$(status_get .master.accepted) -ge $((n + 8)) ]" ||
-	    fail "wrk did not connect"
-}
-# Stop wrk (SIGINT: it prints its figures); WRK_N requests, WRK_ERRS the
-# lines about errors (empty if none).
-wrk_stop() {
-	kill -INT "$WRK"
-	wait_exit "$WRK" 10 || fail "wrk did not stop"
-	WRK_N=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out")
-	WRK_ERRS=$(grep -E "Socket errors|Non-2xx|unable to" "$WORK/wrk.out")
-	WRK_T=$(sed -n 's/^ *[0-9]* requests in \([0-9.]*[a-z]*\),.*/\1/p' \
-	    "$WORK/wrk.out")
-}
 
 # stop_signal QUIT: nginx's graceful stop; a short probation keeps the
 # reloads quick (part 5 uses the default); graceful_timeout long enough
@@ -206,22 +170,10 @@ ok "reload with a keep-alive connection open: old nginx $old kept it" \
     "($((t1 - t0)) ms+), SIGQUIT from porter $((t2 - t1)) ms after it closed"
 
 # 4a. 4 reloads under wrk with Connection: close: no error.
-wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
-olds=""
-wrk_start -H "Connection: close"
-for i in 1 2 3 4; do
-	olds="$olds $(worker_pids | tr '\n' ' ')"
-	reload
-done
-wait_for '[ "$(worker_pids | wc -l)" = 2 ]' || fail "old workers linger"
-wrk_stop
-echo "4 reloads under wrk, Connection: close: $WRK_N requests in $WRK_T;" \
-    "${WRK_ERRS:-no socket errors, no non-2xx}"
-[ "${WRK_N:-0}" -gt 200 ] || fail "only ${WRK_N:-0} requests"
-[ -z "$WRK_ERRS" ] || fail "errors during reloads: $WRK_ERRS"
+reloads_under_wrk 4 200
 [ "$(log_count "reload: done")" = 5 ] ||
     fail "$(log_count "reload: done") reloads done, not 5"
-for o in $olds; do
+for o in $OLDS; do
 	got_signal "$o" 3 "$MP" || fail "retired nginx $o: no SIGQUIT from porter"
 done
 grep -E "signal 15 \(SIGTERM\) received" "$WORK/porter.log" &&
@@ -231,11 +183,11 @@ ok "4 reloads under wrk (-H Connection: close): $WRK_N requests, 0 errors;" \
 
 # 4b. With keep-alive: wrk's 8 connections stay on the workers they
 # started on; those are retired but not signalled until wrk closes them.
-olds=$(worker_pids | tr '\n' ' ')
+OLDS=$(worker_pids | tr '\n' ' ')
 wrk_start
 reload
 reload
-for o in $olds; do
+for o in $OLDS; do
 	kill -0 "$o" 2>/dev/null ||
 	    fail "old worker $o gone while wrk's connections were open"
 	got_signal "$o" '[0-9]+' "$MP" &&
@@ -250,7 +202,7 @@ echo "2 reloads under wrk, keep-alive: $WRK_N requests in $WRK_T;" \
     "${WRK_ERRS:-no socket errors, no non-2xx}"
 [ "${WRK_N:-0}" -gt 200 ] || fail "only ${WRK_N:-0} requests"
 [ -z "$WRK_ERRS" ] || fail "errors during keep-alive reloads: $WRK_ERRS"
-for o in $olds; do
+for o in $OLDS; do
 	got_signal "$o" 3 "$MP" || fail "nginx $o: no SIGQUIT from porter"
 done
 ok "2 reloads under wrk (keep-alive): $WRK_N requests, 0 errors; old nginx" \

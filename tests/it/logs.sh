@@ -1,7 +1,8 @@
 #!/bin/bash
 # Logs people can ship: log_format json from the master and the built-in
 # workers; access_log in text and json, with relay threads and without;
-# porter -s reopen after a logrotate-style rename, losing no line.
+# porter -s reopen after a logrotate-style rename, losing no line; and
+# conf/porter.logrotate run by logrotate.
 . "${srcdir:-.}/tests/lib.sh"
 
 # (a) log_format json: every line of the log is one JSON object with the
@@ -212,3 +213,57 @@ wait_log '"subsystem":"worker","worker":[01],"msg":"worker_close' ||
 jq -e '.end == "closed"' "$WORK/access.log" > /dev/null ||
     fail "access line: $(cat "$WORK/access.log")"
 ok "reload: text to JSON lines, access_log on"
+
+# (e) conf/porter.logrotate, as shipped, run by logrotate itself (its log
+# paths and its porter and conf made the test's): each rotation renames
+# both files and runs porter -s reopen; the next one compresses the one
+# before (delaycompress). Every request has its access line in exactly
+# one of the files, and porter's lines go on in the new error.log.
+command -v logrotate > /dev/null ||
+    fail "logrotate is not installed (scripts/setup.sh installs it)"
+L=$WORK/lr
+mkdir -m 755 "$L"
+write_conf "workers 2" "mode proxy" "access_log $L/access.log" \
+    "error_log $L/error.log"
+owner=""
+[ "$(id -u)" = 0 ] || owner='s/^\(\s*create 0640\) root root$/\1/;'
+sed -e "s|/var/log/porter/|$L/|g" \
+    -e "s|/usr/local/sbin/porter -c /usr/local/etc/porter\.conf|$PORTER -c $WORK/porter.conf|" \
+    -e "$owner" "${srcdir:-.}/conf/porter.logrotate" > "$WORK/porter.logrotate"
+chmod 644 "$WORK/porter.logrotate"
+grep -q "$PORTER -c $WORK/porter.conf -s reopen" "$WORK/porter.logrotate" ||
+    fail "conf/porter.logrotate has no postrotate that runs porter -s reopen"
+start_porter
+rotate() {
+	logrotate -f -s "$WORK/logrotate.state" "$WORK/porter.logrotate" \
+	    > "$WORK/logrotate.out" 2>&1 ||
+	    fail "logrotate: $(cat "$WORK/logrotate.out")"
+	wait_log "reopened logs" "" "$L/error.log" ||
+	    fail "porter did not reopen after logrotate: $(ls "$L")"
+}
+for round in 1 2 3; do
+	requests 5 | grep . && fail "requests failed in round $round"
+	wait_for '[ "$(lines_of "$L/access.log")" -ge 5 ]' ||
+	    fail "round $round: $(lines_of "$L/access.log") access lines, not 5"
+	[ $round = 3 ] || rotate
+done
+[ -f "$L/access.log.2.gz" ] && [ -f "$L/error.log.2.gz" ] ||
+    fail "no compressed second generation: $(ls "$L")"
+gzip -t "$L/access.log.2.gz" "$L/error.log.2.gz" || fail "bad gzip files"
+n1=$(zcat "$L/access.log.2.gz" | grep -c '')
+n2=$(lines_of "$L/access.log.1")
+n3=$(lines_of "$L/access.log")
+[ "$n1 $n2 $n3" = "5 5 5" ] ||
+    fail "access lines per file (.2.gz .1 current): $n1 $n2 $n3, not 5 5 5"
+zcat "$L/error.log.2.gz" | grep -q "porter 0.1.0\|porter .*: proxy mode" ||
+    fail "the first error.log is not in error.log.2.gz"
+grep -q "reopened logs" "$L/error.log.1" ||
+    fail "error.log.1 does not start with porter's reopen"
+[ "$(stat -c %a "$L/error.log")" = 640 ] ||
+    fail "the new error.log has mode $(stat -c %a "$L/error.log")"
+kill -TERM "$(master_pid)"
+wait_exit "$PORTER_PID" 15 || fail "porter did not stop"
+grep -q "exiting with status 0" "$L/error.log" ||
+    fail "porter's last line is not in the newest error.log"
+ok "conf/porter.logrotate with logrotate: 2 rotations, 5 + 5 + 5 access" \
+    "lines in access.log.2.gz, .1 and the new one; porter reopened both"

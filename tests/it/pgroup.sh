@@ -45,7 +45,7 @@ wait_for '[ "$(worker_pids)" != "'"$w"'" ]' || fail "no new worker"
 wait_ready 1
 port=$(status_get '.workers[0].port')
 [ "$port" != "$WPORT" ] || fail "the replacement reused $WPORT, held by $stray"
-grep -q "port $WPORT is held by a process that is not porter's" \
+grep -q "port $WPORT is held by another process" \
     "$WORK/porter.log" || fail "the held port was not noticed"
 [ "$(code /)" = 200 ] || fail "the replacement does not serve"
 ppid=$(awk '{ print $4 }' "/proc/$stray/stat")

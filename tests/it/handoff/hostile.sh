@@ -31,6 +31,7 @@ as=""
 $as prlimit --pid "$full" --nofile=$((nfd + 8)):$((nfd + 8)) ||
     fail "cannot lower worker $full's fd limit"
 mkfifo "$WORK/hold"
+t0=$(now_ms)
 $TCPCLIENT hold "$LPORT" 40 30 request < "$WORK/hold" > "$WORK/c.out" &
 cpid=$!
 STARTED="$STARTED $cpid"
@@ -38,11 +39,16 @@ exec 7> "$WORK/hold"
 wait_for 'grep -q "ready 40" "$WORK/c.out"' ||
     fail "40 held clients were not all served"
 n=$(served 50)
-nacks=$(log_count "without its fd")
-echo "with worker $full full: 40 held + $n/50 served, $nacks NACK lines"
+nacks=$(log_count "got a socket without its fd")
+# At most 5 lines and a summary per 10 s (LOG_WINDOW) the storm lasted;
+# a loaded machine makes it last more than one window.
+windows=$((($(now_ms) - t0) / 10000 + 1))
+echo "with worker $full full: 40 held + $n/50 served, $nacks NACK lines" \
+    "in $windows log window(s)"
 [ "$n" = 50 ] || fail "$n of 50 clients served beside a full worker"
 [ "$nacks" -ge 1 ] || fail "the full worker never NACKed: the test is broken"
-[ "$nacks" -le 6 ] || fail "$nacks NACK warnings: not rate-limited"
+[ "$nacks" -le $((6 * windows)) ] ||
+    fail "$nacks NACK warnings: not rate-limited"
 ! grep -q "did not acknowledge" "$WORK/porter.log" ||
     fail "a worker was killed for being full"
 kill -0 "$full" || fail "the full worker died"
