@@ -1,8 +1,9 @@
 -- scripts/bench-wrk.lua: wrk reports one run of scripts/bench as CSV rows
--- (front,scenario,metric,value) appended to $BENCH_CSV from its done()
--- hook, so that nothing scrapes wrk's text. $BENCH_FRONT and
--- $BENCH_SCENARIO label the rows: done() runs in wrk's main Lua state,
--- which never sees the arguments given after "--", only the environment.
+-- (front,round,scenario,metric,value) appended to $BENCH_CSV from its
+-- done() hook, so that nothing scrapes wrk's text. $BENCH_FRONT,
+-- $BENCH_ROUND and $BENCH_SCENARIO label the rows: done() runs in wrk's
+-- main Lua state, which never sees the arguments given after "--", only
+-- the environment.
 --
 -- With BENCH_COUNT set (the fairness scenario) it also counts answers by
 -- their X-Porter-Worker header. Only then is response() defined: with it
@@ -59,6 +60,7 @@ end
 function done(summary, latency, requests)
   local out = assert(io.open(assert(os.getenv("BENCH_CSV")), "a"))
   local label = os.getenv("BENCH_FRONT") .. "," ..
+      (os.getenv("BENCH_ROUND") or "0") .. "," ..
       os.getenv("BENCH_SCENARIO") .. ","
   local function put(metric, fmt, value)
     out:write(label .. metric .. "," .. string.format(fmt, value) .. "\n")

@@ -35,7 +35,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -321,12 +320,14 @@ static void
 relay_start(struct relay *r)
 {
 	event_assign(&r->r_timer, r->r_base, -1, 0, relay_timer_cb, r);
-	event_assign(&r->c.rev, r->r_base, r->c.fd, EV_READ | EV_PERSIST,
-	    relay_read_cb, &r->c);
+	/* EV_CLOSED (EPOLLRDHUP): a short read that also saw a FIN is the
+	 * last, and the read that would return 0 is not made. */
+	event_assign(&r->c.rev, r->r_base, r->c.fd, EV_READ | EV_CLOSED |
+	    EV_PERSIST, relay_read_cb, &r->c);
 	event_assign(&r->c.wev, r->r_base, r->c.fd, EV_WRITE | EV_PERSIST,
 	    relay_write_cb, &r->c);
-	event_assign(&r->s.rev, r->r_base, r->s.fd, EV_READ | EV_PERSIST,
-	    relay_read_cb, &r->s);
+	event_assign(&r->s.rev, r->r_base, r->s.fd, EV_READ | EV_CLOSED |
+	    EV_PERSIST, relay_read_cb, &r->s);
 	event_assign(&r->s.wev, r->r_base, r->s.fd, EV_WRITE | EV_PERSIST,
 	    relay_write_cb, &r->s);
 	event_add(&r->c.rev, NULL);
@@ -379,6 +380,7 @@ static void
 relay_connected(struct relay *r)
 {
 	struct rthread	*t;
+	int		 wake;
 
 	evtimer_del(&r->r_timer);
 	if (event_initialized(&r->s.wev))
@@ -406,9 +408,11 @@ relay_connected(struct relay *r)
 	r->r_base = t->t_base;
 	r->r_buf = t->t_buf;
 	pthread_mutex_lock(&t->t_lock);
+	wake = TAILQ_EMPTY(&t->t_inbox);
 	TAILQ_INSERT_TAIL(&t->t_inbox, r, r_entry);
 	pthread_mutex_unlock(&t->t_lock);
-	(void)eventfd_write(t->t_efd, 1);
+	if (wake)		/* else the thread has a wake-up coming */
+		(void)eventfd_write(t->t_efd, 1);
 }
 
 /* The connect finished, one way or the other. */
@@ -440,7 +444,7 @@ relay_connect(struct relay *r)
 {
 	struct target		*t;
 	const struct addr	*a;
-	int			 fd;
+	int			 fd, rc;
 
 	for (;;) {
 		if ((t = upstream_pick(r->r_tried, r->r_ntried)) == NULL)
@@ -458,19 +462,20 @@ relay_connect(struct relay *r)
 		r->r_target = t;
 		upstream_attach(t);
 		r->r_state = RS_CONNECTING;
-		if (connect(fd, (const struct sockaddr *)&a->a_ss,
-		    a->a_len) == 0) {
+		rc = connect(fd, (const struct sockaddr *)&a->a_ss, a->a_len);
+		/*
+		 * On loopback the handshake is usually over by now: connecting
+		 * again says so (0), or why it failed, or EALREADY, in one
+		 * syscall where poll() and SO_ERROR took two.
+		 */
+		if (rc == -1 && errno == EINPROGRESS)
+			rc = connect(fd, (const struct sockaddr *)&a->a_ss,
+			    a->a_len);
+		if (rc == 0 || errno == EISCONN) {
 			relay_connected(r);
 			return;
 		}
-		if (errno == EINPROGRESS) {
-			struct pollfd	pfd = { fd, POLLOUT, 0 };
-
-			/* On loopback the handshake is usually over by now. */
-			if (poll(&pfd, 1, 0) == 1) {
-				relay_connect_cb(fd, EV_WRITE, r);
-				return;
-			}
+		if (errno == EALREADY || errno == EINPROGRESS) {
 			event_assign(&r->s.wev, master->m_base, fd, EV_WRITE,
 			    relay_connect_cb, r);
 			event_add(&r->s.wev, NULL);
@@ -615,7 +620,6 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct relay	*r = x->r;
 	ssize_t		 n, w;
 
-	(void)what;
 	for (;;) {
 		n = read(fd, r->r_buf, RELAY_BUF);
 		if (n == -1) {
@@ -642,7 +646,7 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_gettimeofday_cached(r->r_base, &r->r_last);
 		if (to->gone) {
 			if ((size_t)n < RELAY_BUF)
-				return;
+				goto drained;
 			continue;		/* dropped */
 		}
 		w = 0;
@@ -672,7 +676,17 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if ((size_t)n < RELAY_BUF)
-			return;			/* most likely all there is */
+			goto drained;		/* most likely all there is */
+	}
+ drained:
+	/*
+	 * All there is, and the FIN was in before we read (EPOLLRDHUP): TCP
+	 * queues data before its FIN, so a short read took the last of it.
+	 */
+	if (what & EV_CLOSED) {
+		relay_eof(x);
+		event_del(&x->rev);
+		relay_finish(r);
 	}
 }
 
@@ -847,6 +861,7 @@ static void
 relay_close(struct relay *r, const char *why)
 {
 	struct rthread	*t = r->r_thread;
+	int		 wake;
 
 	log_debug("%s: %s", __func__, why);
 	if (access_on())
@@ -860,9 +875,11 @@ relay_close(struct relay *r, const char *why)
 	/* In a relay thread: the main thread does the rest. */
 	TAILQ_REMOVE(&t->t_relays, r, r_entry);
 	pthread_mutex_lock(&done_lock);
+	wake = TAILQ_EMPTY(&done_list);
 	TAILQ_INSERT_TAIL(&done_list, r, r_entry);
 	pthread_mutex_unlock(&done_lock);
-	(void)eventfd_write(done_efd, 1);
+	if (wake)
+		(void)eventfd_write(done_efd, 1);
 }
 
 /* Main thread: relays that ended in a thread. */
@@ -884,11 +901,9 @@ relay_done(void)
 static void
 relay_done_cb(evutil_socket_t fd, short what, void *arg)
 {
-	eventfd_t	v;
-
+	(void)fd;
 	(void)what;
 	(void)arg;
-	(void)eventfd_read(fd, &v);
 	relay_done();
 }
 
@@ -899,11 +914,10 @@ relay_thread_cb(evutil_socket_t fd, short what, void *arg)
 	struct rthread		*t = arg;
 	struct relay_list	 inbox = TAILQ_HEAD_INITIALIZER(inbox);
 	struct relay		*r;
-	eventfd_t		 v;
 	int			 closeall, stop;
 
+	(void)fd;
 	(void)what;
-	(void)eventfd_read(fd, &v);
 	pthread_mutex_lock(&t->t_lock);
 	TAILQ_CONCAT(&inbox, &t->t_inbox, r_entry);
 	closeall = t->t_closeall;
@@ -936,7 +950,11 @@ relay_thread_main(void *arg)
 
 /*
  * Start n relay threads (0: relay in the main thread). Called once, at
- * start; reloads keep the count.
+ * start; reloads keep the count. The eventfds that carry the mail are
+ * edge-triggered and never read: every write is a new edge, and the
+ * counter cannot reach its limit (2^64 - 2 writes), so a wake-up costs
+ * one write and no read. A write is made only when the queue it
+ * announces was empty: otherwise a wake-up is on its way already.
  */
 int
 relay_threads_start(int n)
@@ -947,8 +965,9 @@ relay_threads_start(int n)
 	if (n <= 0)
 		return 0;
 	if ((done_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
-	    (done_ev = event_new(master->m_base, done_efd, EV_READ | EV_PERSIST,
-	    relay_done_cb, NULL)) == NULL || event_add(done_ev, NULL) == -1 ||
+	    (done_ev = event_new(master->m_base, done_efd, EV_READ | EV_ET |
+	    EV_PERSIST, relay_done_cb, NULL)) == NULL ||
+	    event_add(done_ev, NULL) == -1 ||
 	    (rthreads = calloc((size_t)n, sizeof(*rthreads))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -959,7 +978,7 @@ relay_threads_start(int n)
 		if ((t->t_base = event_base_new()) == NULL ||
 		    (t->t_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 		    (t->t_ev = event_new(t->t_base, t->t_efd,
-		    EV_READ | EV_PERSIST, relay_thread_cb, t)) == NULL ||
+		    EV_READ | EV_ET | EV_PERSIST, relay_thread_cb, t)) == NULL ||
 		    event_add(t->t_ev, NULL) == -1 ||
 		    pthread_create(&t->t_thread, NULL, relay_thread_main, t) !=
 		    0)
