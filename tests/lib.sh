@@ -106,9 +106,11 @@ write_conf() {
 	    echo "workers 2" >> "$WORK/porter.conf"
 	grep -q '^mode' "$WORK/porter.conf" ||
 	    echo "mode $MODE" >> "$WORK/porter.conf"
-	# RELAY_THREADS=0: proxy mode relays in the master's main thread.
-	[ -z "${RELAY_THREADS:-}" ] ||
-	    echo "relay_threads $RELAY_THREADS" >> "$WORK/porter.conf"
+	# Proxy mode relays in two threads unless a test says otherwise
+	# (auto is none on CI's 2 CPUs, and TSan is there to check the
+	# threads); RELAY_THREADS=0: in the master's main thread (proxy0/).
+	grep -q '^relay_threads' "$WORK/porter.conf" ||
+	    echo "relay_threads ${RELAY_THREADS:-2}" >> "$WORK/porter.conf"
 }
 
 # Start porter (at most 300 s of life) and wait until N workers are ready.

@@ -19,7 +19,7 @@ access_of() {
 }
 
 for RELAY_THREADS in "" 0; do
-	what="relay_threads ${RELAY_THREADS:-auto}"
+	what="relay_threads ${RELAY_THREADS:-2}"
 	rm -f "$WORK/access.log"
 	write_conf "workers 2" "access_log $WORK/access.log"
 	start_porter

@@ -84,10 +84,10 @@ access_line() {
 	fi
 }
 
-# (b) access_log, text and json, with relay threads (auto) and without.
+# (b) access_log, text and json, with two relay threads and without.
 for RELAY_THREADS in "" 0; do
 	for FORMAT in text json; do
-		what="access_log $FORMAT, relay_threads ${RELAY_THREADS:-auto}"
+		what="access_log $FORMAT, relay_threads ${RELAY_THREADS:-2}"
 		rm -f "$WORK/access.log"
 		write_conf "workers 2" "mode proxy" "idle_timeout 1s" \
 		    "access_log $WORK/access.log $FORMAT"
