@@ -11,34 +11,17 @@
 PY=/usr/bin/python3
 [ -x $PY ] || fail "$PY is not installed"
 
-# server.py TAG LIFE DELAY: answers "TAG ID PID" on $PORT, once it has
-# slept DELAY seconds (a slow start: its port opens then); with LIFE (not
-# 0), exits with status 3 LIFE seconds after it listens.
-cat > "$WORK/server.py" <<'EOF'
-import http.server, os, sys, threading, time
-tag, life, delay = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        body = ("%s %s %d\n" % (tag, os.environ.get("PORTER_WORKER_ID"),
-                                os.getpid())).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-time.sleep(delay)
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H)
-if life > 0:
-    threading.Timer(life, lambda: os._exit(3)).start()
-srv.serve_forever()
-EOF
+# worker TAG LIFE DELAY: server.py (tests/apps/tag_server.py) answers "TAG
+# ID PID" on $PORT, once it has slept DELAY seconds (a slow start: its port
+# opens then); with LIFE (not 0), exits with status 3 LIFE seconds after it
+# listens.
+cp "${srcdir:-.}/tests/apps/tag_server.py" "$WORK/server.py"
 chmod a+r "$WORK/server.py"
 
 worker() {
 	sed -i '/^worker /d' "$WORK/porter.conf"
-	echo "worker exec $PY $WORK/server.py $*" >> "$WORK/porter.conf"
+	echo "worker exec $PY $WORK/server.py $1 life=$2 delay=$3" \
+	    >> "$WORK/porter.conf"
 }
 
 # 1. A dies 1.5 s after it listens, and restart_limit is 2: the third

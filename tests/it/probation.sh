@@ -10,33 +10,11 @@
 PY=/usr/bin/python3
 [ -x $PY ] || fail "$PY is not installed"
 
-# server.py TAG [LIFE]: answers "TAG ID PID" on $PORT; /wait/NAME answers
-# once the file NAME appears beside it (the test says when); with LIFE,
-# exits with status 3 after LIFE seconds. Its default signal actions:
-# SIGTERM or SIGQUIT end it at once, cutting what it serves.
-cat > "$WORK/server.py" <<'EOF'
-import http.server, os, sys, threading, time
-tag = sys.argv[1]
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        if self.path.startswith("/wait/"):
-            name = os.path.join(os.path.dirname(__file__), self.path[6:])
-            while not os.path.exists(name):
-                time.sleep(0.05)
-        body = ("%s %s %d\n" % (tag, os.environ.get("PORTER_WORKER_ID"),
-                                os.getpid())).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H)
-if len(sys.argv) > 2:
-    threading.Timer(float(sys.argv[2]), lambda: os._exit(3)).start()
-srv.serve_forever()
-EOF
+# server.py (tests/apps/tag_server.py) TAG [life=S]: answers "TAG ID PID"
+# on $PORT; /wait/NAME answers once the file NAME appears beside it (the
+# test says when); with life, exits with status 3 after S seconds. SIGTERM
+# or SIGQUIT end it at once, cutting what it serves.
+cp "${srcdir:-.}/tests/apps/tag_server.py" "$WORK/server.py"
 chmod a+r "$WORK/server.py"
 
 # conf TAG [LIFE] [MORE DIRECTIVES...]: the conf, rewritten in place (the
@@ -46,7 +24,8 @@ conf() {
 	shift 2
 	sed -i '/^worker /d; /^reload_probation/d; /^restart_limit/d; /^stop_signal/d' \
 	    "$WORK/porter.conf"
-	echo "worker exec $PY $WORK/server.py $tag $life" >> "$WORK/porter.conf"
+	echo "worker exec $PY $WORK/server.py $tag${life:+ life=$life}" \
+	    >> "$WORK/porter.conf"
 	for line in "$@"; do
 		echo "$line" >> "$WORK/porter.conf"
 	done

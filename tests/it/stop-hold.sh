@@ -17,37 +17,12 @@ PY=/usr/bin/python3
 command -v node > /dev/null || fail "node is not installed"
 examples
 
-# server.py TAG [TERM_MS]: answers "TAG ID PID" on $PORT; /wait/NAME
-# answers once the file NAME appears beside it (the test says when). With
-# TERM_MS, SIGTERM starts a shutdown that takes TERM_MS ms, then exits 0;
-# without, SIGTERM ends it at once (Python's default), cutting what it
-# serves.
-cat > "$WORK/server.py" <<'EOF'
-import http.server, os, signal, sys, threading, time
-tag = sys.argv[1]
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        if self.path.startswith("/wait/"):
-            name = os.path.join(os.path.dirname(__file__), self.path[6:])
-            while not os.path.exists(name):
-                time.sleep(0.05)
-        body = ("%s %s %d\n" % (tag, os.environ.get("PORTER_WORKER_ID"),
-                                os.getpid())).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-if len(sys.argv) > 2:
-    def term(sig, frame):
-        sys.stderr.write("server %d: SIGTERM, shutting down\n" % os.getpid())
-        threading.Timer(int(sys.argv[2]) / 1000, lambda: os._exit(0)).start()
-    signal.signal(signal.SIGTERM, term)
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H)
-srv.serve_forever()
-EOF
+# server.py (tests/apps/tag_server.py) TAG [term_ms=MS]: answers "TAG ID
+# PID" on $PORT; /wait/NAME answers once the file NAME appears beside it
+# (the test says when). With term_ms, SIGTERM starts a shutdown that takes
+# MS ms, then exits 0; without, SIGTERM ends it at once (Python's default),
+# cutting what it serves.
+cp "${srcdir:-.}/tests/apps/tag_server.py" "$WORK/server.py"
 chmod a+r "$WORK/server.py"
 
 # slow PATH: a request in the background; its status code goes to
@@ -123,11 +98,12 @@ ok "graceful stop, node worker: its stop (Node's disconnect) held until the 8 s 
 # must get its STOP_TIMEOUT (5 s) to finish, not a SIGKILL at
 # graceful_timeout, 3 s later, in the middle of its shutdown.
 write_conf "workers 2" "mode proxy" "graceful_timeout 6s" \
-    "reload_probation 200ms" "worker exec $PY $WORK/server.py C 3500"
+    "reload_probation 200ms" \
+    "worker exec $PY $WORK/server.py C term_ms=3500"
 start_porter
 slow /wait/go3
 busy=$(status_get '.workers[] | select(.active > 0) | .pid')
-sed -i "s|server.py C 3500|server.py D 3500|" "$WORK/porter.conf"
+sed -i "s|server.py C term_ms|server.py D term_ms|" "$WORK/porter.conf"
 kill -HUP "$(master_pid)"
 wait_log "reload: done" || fail "the reload was not done"
 t_done=$(now_ms)
