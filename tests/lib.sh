@@ -10,6 +10,9 @@ TCPCLIENT=${TCPCLIENT:-./tests/tcpclient}
 PORTER=$(cd "$(dirname "$PORTER")" && pwd)/$(basename "$PORTER")
 TCPCLIENT=$(cd "$(dirname "$TCPCLIENT")" && pwd)/$(basename "$TCPCLIENT")
 MODE=${MODE:-proxy}
+# Express from npm (scripts/setup.sh's need_express): in the source tree's
+# .deps, or where PORTER_NODE_MODULES says (make distcheck's tree has none).
+NODE_MODULES=${PORTER_NODE_MODULES:-$(cd "${srcdir:-.}" && pwd)/.deps/npm/node_modules}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/porter-test.XXXXXX")
 # Started as root, workers run as nobody: they must reach what is here.
 chmod 755 "$WORK"

@@ -24,7 +24,7 @@ for t in node wrk curl jq; do
 	command -v $t > /dev/null || fail "$t is not installed"
 done
 NODE=$(command -v node)
-MODULES=$(cd "${srcdir:-.}" && pwd)/.deps/npm/node_modules
+MODULES=$NODE_MODULES
 if [ ! -f "$MODULES/express/package.json" ]; then
 	echo "SKIP: express is not installed in $MODULES" \
 	    "(scripts/setup.sh's need_express installs it from npm)"

@@ -175,7 +175,7 @@ if [ "$MODE" = handoff ]; then
 fi
 
 # 5. Express, from npm.
-MODULES=$(cd "${srcdir:-.}" && pwd)/.deps/npm/node_modules
+MODULES=$NODE_MODULES
 if [ -f "$MODULES/express/package.json" ]; then
 	write_conf "workers 2" "worker node $WORK/apps/express-cluster.js" \
 	    "env NODE_PATH=$MODULES" "ready_timeout 60s"
