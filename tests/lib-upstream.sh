@@ -10,15 +10,15 @@ port_free_on() {
 	! (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
-# BPORT: a port free on each address given (below the ephemeral range).
+# BPORT: a port free on each address given, the first of a block of
+# this test's (tests/lib.sh, reserve_ports).
 pick_backend_port() {
-	local lo tries=0 a
-	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-	[ "${lo:-0}" -gt 12000 ] || lo=32768
+	local tries=0 a
 	while :; do
 		tries=$((tries + 1))
 		[ $tries -gt 50 ] && fail "no free backend port"
-		BPORT=$((10000 + (RANDOM * 11 + $$) % (lo - 10020)))
+		reserve_ports
+		BPORT=$PBASE
 		for a in "$@"; do
 			port_free_on "$a" "$BPORT" || continue 2
 		done

@@ -69,17 +69,44 @@ port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# LPORT (clients), SPORT (status), WPORT (worker base, 8 ports): all free,
-# and below the kernel's ephemeral range, where an outgoing connection's
-# local port could make bind() fail although nothing listens there.
-pick_ports() {
-	local i tries=0 lo
+# Ports come in blocks of 32 (10000 + 32k), each held by an flock on a file
+# that every test on this machine shares: port_free sees only what listens
+# already, not the ports another test has picked and is about to bind (or
+# binds later: a reload's new workers, a second listen line). The lock lives
+# as long as this shell, so a test keeps every block it took until it ends.
+# PBASE: the first port of a block held for this test.
+PORT_LOCKS=/tmp/porter-test-ports
+reserve_ports() {
+	local lo nb b fd tries=0
 	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
 	[ "${lo:-0}" -gt 12000 ] || lo=32768
+	nb=$(((lo - 10000) / 32))
+	mkdir -p "$PORT_LOCKS" 2>/dev/null && chmod 1777 "$PORT_LOCKS" 2>/dev/null
+	while :; do
+		tries=$((tries + 1))
+		[ $tries -gt 200 ] && fail "no free block of ports in $PORT_LOCKS"
+		b=$(((RANDOM * 7 + $$ + tries) % nb))
+		(umask 0; : >> "$PORT_LOCKS/$b") 2>/dev/null
+		exec {fd}< "$PORT_LOCKS/$b" || continue
+		if flock -n "$fd"; then
+			PBASE=$((10000 + 32 * b))
+			return 0
+		fi
+		exec {fd}<&-
+	done
+}
+
+# LPORT (clients), SPORT (status), WPORT (worker base, 8 ports): all free,
+# in a block of this test's, below the kernel's ephemeral range, where an
+# outgoing connection's local port could make bind() fail although nothing
+# listens there. A test may use the rest of the block (up to LPORT + 31).
+pick_ports() {
+	local i tries=0
 	while :; do
 		tries=$((tries + 1))
 		[ $tries -gt 50 ] && fail "no free ports"
-		LPORT=$((10000 + (RANDOM * 7 + $$) % (lo - 10020)))
+		reserve_ports
+		LPORT=$PBASE
 		SPORT=$((LPORT + 1))
 		WPORT=$((LPORT + 2))
 		port_free $LPORT && port_free $SPORT || continue
