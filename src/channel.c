@@ -1,8 +1,13 @@
 /*
  * channel.c: the master<->worker IPC transport. A UNIX stream socket
  * carrying lines (Node's "json" serialization; what they say is ipc.c's),
- * with at most one fd per message passed by SCM_RIGHTS on the message's
- * first byte.
+ * with at most one fd per message passed by SCM_RIGHTS no later than the
+ * message's first byte. To Node, each fd rides alone on its message's first
+ * byte. Between porter and its built-in workers (channel_batch), messages
+ * with fds wait for the end of the event that sent them, and up to
+ * CHANNEL_BATCH_FDS of them go in one sendmsg: a burst of handed-off
+ * clients costs one sendmsg and one recvmsg, not one each, and so do
+ * their acknowledgements.
  */
 #include "config.h"
 
@@ -45,6 +50,7 @@ struct channel {
 	int			 ch_busy;	/* inside a callback */
 	int			 ch_dead;	/* freed while busy */
 	int			 ch_failed;	/* close already reported */
+	int			 ch_batch;	/* peer takes several fds a read */
 	struct log_limit	 ch_lim;	/* the peer's fd floods */
 };
 
@@ -116,6 +122,8 @@ channel_free(struct channel *ch)
 {
 	if (ch == NULL)
 		return;
+	if (ch->ch_batch && !ch->ch_failed)
+		(void)channel_flush(ch);	/* what waits for the event end */
 	if (ch->ch_busy) {
 		ch->ch_dead = 1;
 		event_del(ch->ch_rev);
@@ -123,6 +131,16 @@ channel_free(struct channel *ch)
 		return;
 	}
 	channel_destroy(ch);
+}
+
+/*
+ * The peer is porter's own: it reads up to CHANNEL_BATCH_FDS fds at a
+ * time, pairing them in order with the messages that take one.
+ */
+void
+channel_batch(struct channel *ch, int on)
+{
+	ch->ch_batch = on;
 }
 
 /* Bytes queued and not yet written. */
@@ -166,6 +184,12 @@ channel_send(struct channel *ch, const char *msg, size_t len, int fd)
 	    evbuffer_add(ch->ch_out, "\n", 1) == -1)
 		return -1;
 	ch->ch_queued += len + 1;
+	if (ch->ch_batch && (ch->ch_busy || fd != -1)) {
+		/* Written with the others at the end of this event. */
+		if (!ch->ch_busy)
+			event_active(ch->ch_wev, EV_WRITE, 1);
+		return 0;
+	}
 	return channel_flush(ch);
 }
 
@@ -186,7 +210,12 @@ channel_sendf(struct channel *ch, int fd, const char *fmt, ...)
 
 /*
  * Write what we can. Each sendmsg stops short of the next fd-carrying
- * message, so that an fd always rides on its own message's first byte.
+ * message, so that an fd always rides on its own message's first byte;
+ * with ch_batch, short of the message after CHANNEL_BATCH_FDS of them, all
+ * of whose fds ride on the first byte. Those messages begin in the first
+ * CHANNEL_BATCH_BYTES, less than the smallest skb a unix socket sends
+ * (half of SOCK_MIN_SNDBUF), so the peer's read that gets the fds gets a
+ * part of each of their messages too: it never takes them for strays.
  */
 static int
 channel_flush(struct channel *ch)
@@ -196,21 +225,28 @@ channel_flush(struct channel *ch)
 	struct msghdr		 mh;
 	union {
 		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
+		char		 buf[CMSG_SPACE(sizeof(int) *
+				     CHANNEL_BATCH_FDS)];
 	} cm;
 	struct cmsghdr		*cmsg;
 	size_t			 limit, total;
 	ssize_t			 n;
-	int			 i, nvec, fd;
+	int			 i, nvec, nfd, max;
 
+	max = ch->ch_batch ? CHANNEL_BATCH_FDS : 1;
 	while ((total = evbuffer_get_length(ch->ch_out)) > 0) {
-		fd = -1;
+		nfd = 0;
 		limit = total;
 		if (ch->ch_nofds > 0) {
 			if (ch->ch_ofds[0].off == ch->ch_sent) {
-				fd = ch->ch_ofds[0].fd;
-				if (ch->ch_nofds > 1)
-					limit = ch->ch_ofds[1].off - ch->ch_sent;
+				/* These fds, with their messages. */
+				while (nfd < ch->ch_nofds && nfd < max &&
+				    ch->ch_ofds[nfd].off - ch->ch_sent <
+				    CHANNEL_BATCH_BYTES)
+					nfd++;
+				if (nfd < ch->ch_nofds)
+					limit = ch->ch_ofds[nfd].off -
+					    ch->ch_sent;
 			} else
 				limit = ch->ch_ofds[0].off - ch->ch_sent;
 		}
@@ -228,15 +264,18 @@ channel_flush(struct channel *ch)
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
 		mh.msg_iovlen = (size_t)i;
-		if (fd != -1) {
+		if (nfd > 0) {
 			memset(&cm, 0, sizeof(cm));
 			mh.msg_control = cm.buf;
-			mh.msg_controllen = sizeof(cm.buf);
+			mh.msg_controllen = CMSG_SPACE(sizeof(int) *
+			    (size_t)nfd);
 			cmsg = CMSG_FIRSTHDR(&mh);
 			cmsg->cmsg_level = SOL_SOCKET;
 			cmsg->cmsg_type = SCM_RIGHTS;
-			cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+			cmsg->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfd);
+			for (i = 0; i < nfd; i++)
+				memcpy(CMSG_DATA(cmsg) + sizeof(int) *
+				    (size_t)i, &ch->ch_ofds[i].fd, sizeof(int));
 		}
 		n = sendmsg(ch->ch_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1) {
@@ -250,10 +289,10 @@ channel_flush(struct channel *ch)
 			log_debug("%s: sendmsg: %s", __func__, strerror(errno));
 			return -1;
 		}
-		if (fd != -1) {
-			/* The fd went with the first byte. */
-			ch->ch_nofds--;
-			memmove(ch->ch_ofds, ch->ch_ofds + 1,
+		if (nfd > 0) {
+			/* The fds went with the first byte. */
+			ch->ch_nofds -= nfd;
+			memmove(ch->ch_ofds, ch->ch_ofds + nfd,
 			    (size_t)ch->ch_nofds * sizeof(*ch->ch_ofds));
 		}
 		evbuffer_drain(ch->ch_out, (size_t)n);
@@ -317,7 +356,8 @@ channel_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct evbuffer_ptr	 eol;
 	union {
 		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int) * 8)];
+		char		 buf[CMSG_SPACE(sizeof(int) *
+				     CHANNEL_BATCH_FDS)];
 	} cm;
 	char			 buf[16384], *line;
 	const char		*why = NULL;
@@ -400,4 +440,6 @@ channel_read_cb(evutil_socket_t fd, short what, void *arg)
 		channel_destroy(ch);
 	else if (why != NULL)
 		channel_fail(ch, why);
+	else if (ch->ch_batch && !ch->ch_failed && channel_flush(ch) == -1)
+		channel_fail(ch, "write failed");	/* the answers */
 }

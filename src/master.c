@@ -623,7 +623,8 @@ master_spawn(struct worker *w)
 		close(sv[0]);
 		/* reaped and restarted as usual */
 		master_kill(w, SIGKILL, "no channel to it");
-	}
+	} else if (chan && w->w_kind == WORKER_BUILTIN)
+		channel_batch(w->w_chan, 1);
 	w->w_started = clock_ms();
 	master_worker_set_state(w, WS_STARTING);
 	timer_arm(w->w_timer, c->c_ready_timeout);

@@ -395,6 +395,8 @@ int		 control_client(const char *, int, char **);
 /* channel.c */
 #define CHANNEL_MAX_LINE	65536
 #define CHANNEL_MAX_FDS		64	/* received, not yet taken */
+#define CHANNEL_BATCH_FDS	8	/* per sendmsg to a porter worker */
+#define CHANNEL_BATCH_BYTES	2048	/* ... whose messages start in these */
 struct channel;
 typedef void (*channel_msg_fn)(struct channel *, const char *, size_t,
     void *);
@@ -402,6 +404,7 @@ typedef void (*channel_close_fn)(struct channel *, const char *, void *);
 struct channel	*channel_new(struct event_base *, int, channel_msg_fn,
 		    channel_close_fn, void *);
 void		 channel_free(struct channel *);
+void		 channel_batch(struct channel *, int);
 int		 channel_send(struct channel *, const char *, size_t, int);
 int		 channel_sendf(struct channel *, int, const char *, ...)
 		    __printflike(3, 4);

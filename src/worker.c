@@ -681,6 +681,7 @@ worker_main(int id, int chanfd, enum mode mode, int port,
 	    worker_chan_close_cb, NULL);
 	if (ws.chan == NULL)
 		fatalx("%s: cannot set up the channel", __func__);
+	channel_batch(ws.chan, 1);	/* the master is porter too */
 	ws.ev_quit = evsignal_new(ws.base, SIGQUIT, worker_signal_cb, NULL);
 	ws.ev_term = evsignal_new(ws.base, SIGTERM, worker_signal_cb, NULL);
 	ws.ev_int = evsignal_new(ws.base, SIGINT, worker_signal_cb, NULL);

@@ -168,6 +168,11 @@ END_TEST
  * Many handle messages, each with its own pipe, through a small socket
  * buffer: partial writes must still put every fd on its own message.
  */
+/*
+ * 64 fds, each with its message, through a small send buffer: one per
+ * sendmsg (_i 0, to Node), or up to CHANNEL_BATCH_FDS per sendmsg (_i 1,
+ * porter to its own workers); each pairs with its own message either way.
+ */
 START_TEST(test_fd_passing)
 {
 	struct channel	*a, *b;
@@ -179,6 +184,8 @@ START_TEST(test_fd_passing)
 	a = channel_new(base, sv[0], msg_cb, close_cb, NULL);
 	take = 1;
 	b = channel_new(base, sv[1], msg_cb, close_cb, NULL);
+	channel_batch(a, _i);
+	channel_batch(b, _i);
 	for (i = 0; i < 64; i++) {
 		ck_assert_int_eq(pipe(pipes[i]), 0);
 		/* A plain message between handle messages takes no fd. */
@@ -189,6 +196,9 @@ START_TEST(test_fd_passing)
 		    "{\"cmd\":\"NODE_HANDLE\",\"n\":%d,\"pad\":\"%0200d\"}", i,
 		    0), 0);
 	}
+	/* Batched, they wait for the end of this event (the loop's turn). */
+	if (_i)
+		ck_assert_uint_gt(channel_pending(a), 0);
 	RUN_UNTIL(nmsg == 72);
 	ck_assert_int_eq(nmsg, 72);
 	ck_assert_uint_eq(channel_pending(a), 0);
@@ -325,7 +335,7 @@ main(void)
 	tcase_add_test(tc, test_eof);
 	tcase_add_test(tc, test_line_too_long);
 	tcase_add_test(tc, test_send_refuses_bad);
-	tcase_add_test(tc, test_fd_passing);
+	tcase_add_loop_test(tc, test_fd_passing, 0, 2);
 	tcase_add_test(tc, test_pass_tcp_socket);
 	tcase_add_test(tc, test_stray_fd_closed);
 	tcase_add_test(tc, test_free_in_callback);
