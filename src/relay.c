@@ -70,6 +70,8 @@ struct side {
 	int			 shut;		/* we sent it FIN */
 	int			 paused;	/* not read: its peer owes a lot */
 	int			 gone;		/* worker reset: owed nothing */
+	int			 nagle;		/* TCP_NODELAY not set yet */
+	int			 wrote;		/* a write was tried */
 	uint64_t		 sent;		/* bytes written to it */
 	struct relay		*r;
 };
@@ -158,6 +160,24 @@ relay_nodelay(int fd)
 	int	on = 1;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+/*
+ * Before a write to x. The worker side gets TCP_NODELAY before its second
+ * write, not at connect: Nagle holds a small write only while data is
+ * unacknowledged, which is never so for a connection's first, and a relay
+ * of one request and one answer makes no second (a syscall fewer each).
+ */
+static void
+relay_will_write(struct side *x)
+{
+	if (!x->nagle)
+		return;
+	if (x->wrote) {
+		relay_nodelay(x->fd);
+		x->nagle = 0;
+	}
+	x->wrote = 1;
 }
 
 static struct side *
@@ -372,6 +392,7 @@ relay_first_bytes(struct relay *r)
 	    evbuffer_add(r->s.out, r->r_hdr, r->r_hdrlen) == -1)
 		return -1;
 	/* An error shows up again where the relay can deal with it. */
+	relay_will_write(&r->s);
 	(void)evbuffer_write(r->s.out, r->s.fd);
 	return 0;
 }
@@ -385,7 +406,8 @@ relay_connected(struct relay *r)
 	evtimer_del(&r->r_timer);
 	if (event_initialized(&r->s.wev))
 		event_del(&r->s.wev);
-	relay_nodelay(r->s.fd);
+	r->s.nagle = 1;
+	r->s.wrote = 0;
 	if (relay_first_bytes(r) == -1) {
 		relay_close(r, "out of memory");
 		return;
@@ -651,6 +673,7 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		w = 0;
 		if (relay_owed(to) == 0) {
+			relay_will_write(to);
 			w = send(to->fd, r->r_buf, (size_t)n, MSG_NOSIGNAL);
 			if (w == -1) {
 				if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -699,6 +722,7 @@ relay_write_cb(evutil_socket_t fd, short what, void *arg)
 	int		 n;
 
 	(void)what;
+	relay_will_write(x);
 	if ((n = evbuffer_write(x->out, fd)) > 0)
 		x->sent += (uint64_t)n;
 	if (n == -1 && errno != EAGAIN &&
