@@ -165,13 +165,10 @@ START_TEST(test_send_refuses_bad)
 END_TEST
 
 /*
- * Many handle messages, each with its own pipe, through a small socket
- * buffer: partial writes must still put every fd on its own message.
- */
-/*
- * 64 fds, each with its message, through a small send buffer: one per
- * sendmsg (_i 0, to Node), or up to CHANNEL_BATCH_FDS per sendmsg (_i 1,
- * porter to its own workers); each pairs with its own message either way.
+ * 64 handle messages, each with its own pipe, through a small socket
+ * buffer: one fd per sendmsg (_i 0, to Node) or up to CHANNEL_BATCH_FDS
+ * (_i 1, porter to its own workers); partial writes or not, each fd must
+ * pair with its own message.
  */
 START_TEST(test_fd_passing)
 {
