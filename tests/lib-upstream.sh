@@ -109,6 +109,12 @@ curl_loop() {
 	rm -f "$WORK/loop.stop" "$WORK/loop.do"
 	echo "0 0" > "$WORK/loop.count"
 	while [ ! -e "$WORK/loop.stop" ] && [ -d "$WORK" ]; do
+		# loop_pause: no request in flight until loop_resume.
+		while [ -e "$WORK/loop.pause" ] && [ -d "$WORK" ]; do
+			touch "$WORK/loop.paused"
+			sleep 0.05
+		done
+		rm -f "$WORK/loop.paused"
 		if [ -e "$WORK/loop.do" ]; then
 			. "$WORK/loop.do"
 			rm -f "$WORK/loop.do"
@@ -138,6 +144,18 @@ loop_n() {
 
 loop_failed() {
 	loop_count | cut -d' ' -f2
+}
+
+# The loop stops between two requests (none in flight), until
+# loop_resume.
+loop_pause() {
+	rm -f "$WORK/loop.paused"
+	touch "$WORK/loop.pause"
+	wait_for '[ -e "$WORK/loop.paused" ]' || fail "the loop does not pause"
+}
+
+loop_resume() {
+	rm -f "$WORK/loop.pause"
 }
 
 # log_ms PATTERN [SKIP]: when (ms since the epoch) porter logged the first

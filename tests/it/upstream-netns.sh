@@ -61,8 +61,14 @@ LOOP=$!
 STARTED="$STARTED $LOOP"
 wait_for '[ "$(target_get "$R" total)" -ge 5 ]' || fail "no traffic to $R"
 skip=$(wc -l < "$WORK/porter.log")
+# Between two requests: one in flight to R when its cable goes is lost
+# whatever the front does (it was sent; nothing answers, and a relay
+# cannot send it again), so its curl would time out. What is tested is
+# what comes after: connects that time out, and answers from L.
+loop_pause
 t_cut=$(now_ms)
 ip netns exec "$NS" ip link set "$VN" down || fail "cannot pull the cable"
+loop_resume
 wait_for '[ "$(target_get "$R" health)" = down ]' 10 ||
     fail "$R not marked down"
 t_down=$(log_ms "upstream: $R: up -> down" "$skip") ||
