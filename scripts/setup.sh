@@ -10,10 +10,12 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # for systemd-notify, which tests/it/ready.sh's workers send READY=1
 # with; installing it starts nothing in a container; logrotate runs
 # conf/porter.logrotate in tests/it/logs.sh; c-ares resolves upstream
-# names; dnsmasq-base is the DNS server of tests/it/upstream-dns.sh,
-# iproute2 the "ip netns" of tests/it/upstream-netns.sh).
+# names; liburing is relay_io io_uring's; dnsmasq-base is the DNS server
+# of tests/it/upstream-dns.sh, iproute2 the "ip netns" of
+# tests/it/upstream-netns.sh).
 PORTER_PKGS="build-essential autoconf automake libtool pkg-config
-    libevent-dev libhttp-parser-dev libc-ares-dev check libjansson-dev curl
+    libevent-dev libhttp-parser-dev libc-ares-dev liburing-dev check
+    libjansson-dev curl
     wrk procps python3 jq python3-prometheus-client systemd logrotate
     dnsmasq-base iproute2"
 

@@ -58,6 +58,7 @@ static int	conf_proxy_protocol(struct conf_ctx *, int, char **);
 static int	conf_ready_check(struct conf_ctx *, int, char **);
 static int	conf_relay_threads(struct conf_ctx *, int, char **);
 static int	conf_relay_threads_auto(void);
+static int	conf_relay_io(struct conf_ctx *, int, char **);
 static int	conf_restart_limit(struct conf_ctx *, int, char **);
 static int	conf_reuseport(struct conf_ctx *, int, char **);
 static int	conf_stop_signal(struct conf_ctx *, int, char **);
@@ -94,6 +95,7 @@ static const struct keyword keywords[] = {
 	{ "proxy_protocol",	1, 1,  0, conf_proxy_protocol },
 	{ "ready_check",	1, 2,  0, conf_ready_check },
 	{ "ready_timeout",	1, 1,  0, conf_duration },
+	{ "relay_io",		1, 1,  0, conf_relay_io },
 	{ "relay_threads",	1, 1,  0, conf_relay_threads },
 	{ "reload_probation",	1, 1,  0, conf_duration },
 	{ "resolve_max",	1, 1,  0, conf_upstream },
@@ -571,6 +573,20 @@ conf_relay_threads(struct conf_ctx *ctx, int argc, char **argv)
 	}
 	return conf_number(ctx, "relay_threads", argv[1], 0, 64,
 	    &ctx->conf->c_relay_threads);
+}
+
+static int
+conf_relay_io(struct conf_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	if (strcmp(argv[1], "epoll") == 0)
+		ctx->conf->c_relay_io = RELAY_IO_EPOLL;
+	else if (strcmp(argv[1], "io_uring") == 0)
+		ctx->conf->c_relay_io = RELAY_IO_URING;
+	else
+		return conf_error(ctx, "relay_io: %s: expected epoll or io_uring",
+		    argv[1]);
+	return 0;
 }
 
 static int

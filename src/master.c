@@ -1669,6 +1669,7 @@ master_run(struct conf *c, const char *confpath, const struct overrides *o)
 	if (sd_notifying())
 		timer_arm(ev_sdstatus, SD_STATUS_EVERY);
 	/* After the signal mask: the threads inherit it, as signalfd needs. */
+	relay_io_start(c->c_relay_io);
 	if (relay_threads_start(c->c_relay_threads) == -1)
 		fatal("cannot start %d relay threads", c->c_relay_threads);
 	if (c->c_pidfile != NULL && master_pidfile(c->c_pidfile) == -1)

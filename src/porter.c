@@ -55,7 +55,7 @@ version(void)
 	unsigned long	hp = http_parser_version();
 
 	printf("porter %s (libevent %s, http-parser %lu.%lu.%lu, c-ares %s; "
-	    "relay threads"
+	    "relay threads, io_uring"
 #ifdef SO_REUSEPORT
 	    ", SO_REUSEPORT"
 #endif

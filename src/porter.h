@@ -49,6 +49,11 @@ enum mode {
 	MODE_SHARED,
 };
 
+enum relay_io {
+	RELAY_IO_EPOLL = 0,
+	RELAY_IO_URING,
+};
+
 enum balance_kind {
 	BALANCE_RR = 0,
 	BALANCE_LEASTCONN,
@@ -135,6 +140,7 @@ struct conf {
 	enum ready_check	 c_ready_check;	/* exec and node workers */
 	char			*c_ready_path;	/* ready_check http PATH */
 	int			 c_relay_threads;	/* proxy mode; 0: none */
+	int			 c_relay_io;	/* RELAY_IO_* */
 	int			 c_restart_limit;
 	int			 c_restart_window;
 	int			 c_status_on;
@@ -705,10 +711,27 @@ void		 handoff_close_all(void);
 void		 handoff_migrate(void);
 unsigned int	 handoff_pending(void);
 
+/* ring.c: an io_uring in a libevent loop */
+#define RING_BUFS	64		/* provided buffers, per ring */
+#define RING_BUFSZ	(64 * 1024)
+#define RING_BGID	0		/* their group */
+struct ring;
+struct io_uring_sqe;
+typedef void	(*ring_cqe_fn)(uint64_t, int, unsigned int, void *);
+typedef void	(*ring_pass_fn)(struct ring *, void *);
+struct ring	*ring_new(struct event_base *, ring_cqe_fn, ring_pass_fn, void *,
+		    const char **);
+void		 ring_free(struct ring *);
+struct io_uring_sqe *ring_sqe(struct ring *);
+char		*ring_buf(struct ring *, unsigned int);
+void		 ring_buf_put(struct ring *, unsigned int);
+void		 ring_wait(struct ring *);
+
 /* relay.c */
 void		 relay_accept(int, struct sockaddr *, socklen_t, void *);
 void		 relay_kick(void);
 void		 relay_adopt(int);
+void		 relay_io_start(int);
 int		 relay_threads_start(int);
 void		 relay_threads_stop(void);
 void		 relay_close_all(void);

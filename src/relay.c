@@ -45,6 +45,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <liburing.h>
 
 #include "porter.h"
 
@@ -53,6 +54,10 @@
 #define RELAY_TRIES	8		/* workers tried per connection */
 #define RELAY_BUF	(64 * 1024)	/* read at once */
 #define RELAY_LINGER	3000		/* ms a client gets, its worker gone */
+#define RELAY_RECV	1		/* io_uring user_data: side | op */
+#define RELAY_SEND	2
+#define RELAY_OPS	3
+#define RELAY_QBUFS	4		/* ring buffers a side may be owed */
 
 enum relay_state {
 	RS_WAITING = 0,		/* no worker ready yet */
@@ -74,6 +79,28 @@ struct side {
 	int			 wrote;		/* a write was tried */
 	uint64_t		 sent;		/* bytes written to it */
 	struct relay		*r;
+	/* relay_io io_uring: */
+	int			 recving;	/* a recv is in flight */
+	int			 starved;	/* it ended: no buffer was free */
+	int			 sending;	/* a send to it is in flight: */
+	int			 sq;		/* of q[0..sq), or (0) of own */
+	struct iovec		 q[RELAY_QBUFS];	/* owed, in ring buffers */
+	unsigned short		 qbid[RELAY_QBUFS];
+	int			 qn;
+	char			*own;		/* RELAY_BUF of what it is owed
+						   from out, made on first need */
+	size_t			 ownlen;
+	size_t			 ownoff;	/* sent of it so far */
+	struct msghdr		 smsg;
+	TAILQ_ENTRY(side)	 s_starved;
+};
+TAILQ_HEAD(side_list, side);
+
+/* A loop's ring, and what waits on it. */
+struct rring {
+	struct ring		*rr_ring;	/* NULL: relays use epoll */
+	struct side_list	 rr_starved;	/* recvs to arm again */
+	int			 rr_zombies;	/* closed, ops in flight */
 };
 
 struct rthread;
@@ -82,6 +109,9 @@ struct relay {
 	struct side		 c;		/* the client */
 	struct side		 s;		/* the worker */
 	struct event_base	*r_base;	/* the loop it runs in */
+	struct rring		*r_ring;	/* that loop's ring, if used */
+	int			 r_ops;		/* ring operations in flight */
+	int			 r_closing;	/* closed: waits for r_ops 0 */
 	char			*r_buf;		/* that loop's read buffer */
 	struct rthread		*r_thread;	/* or NULL: the main thread */
 	int			 r_idle;	/* idle_timeout, ms */
@@ -129,6 +159,7 @@ struct rthread {
 	int			 t_closeall;
 	int			 t_stop;
 	struct relay_list	 t_relays;	/* running here */
+	struct rring		 t_rr;
 	char			 t_buf[RELAY_BUF];
 };
 
@@ -144,6 +175,8 @@ static struct relay_list done_list = TAILQ_HEAD_INITIALIZER(done_list);
 					/* ended in a thread */
 static int		 done_efd = -1;
 static struct event	*done_ev;
+static struct rring	 main_rr = { NULL, TAILQ_HEAD_INITIALIZER(main_rr.rr_starved),
+			    0 };
 
 static void	relay_connect(struct relay *);
 static void	relay_close(struct relay *, const char *);
@@ -151,6 +184,15 @@ static void	relay_read_cb(evutil_socket_t, short, void *);
 static void	relay_write_cb(evutil_socket_t, short, void *);
 static void	relay_timer_cb(evutil_socket_t, short, void *);
 static void	relay_header_cb(evutil_socket_t, short, void *);
+static void	relay_uring_start(struct relay *);
+static void	relay_resume(struct side *);
+static void	relay_closed(struct relay *);
+static size_t	relay_owed(const struct side *);
+static void	relay_cancel(struct relay *, struct side *, int);
+static void	relay_ring_drain(struct rring *);
+static void	relay_cqe(uint64_t, int, unsigned int, void *);
+static void	relay_pass(struct ring *, void *);
+static void	relay_q_drop(struct side *, int);
 
 static struct log_limit	 relay_lim_header;	/* bad PROXY headers */
 
@@ -350,12 +392,18 @@ relay_start(struct relay *r)
 	    EV_PERSIST, relay_read_cb, &r->s);
 	event_assign(&r->s.wev, r->r_base, r->s.fd, EV_WRITE | EV_PERSIST,
 	    relay_write_cb, &r->s);
+	event_base_gettimeofday_cached(r->r_base, &r->r_last);
+	timer_arm(&r->r_timer, r->r_idle);
+	if (r->r_ring != NULL && r->r_ring->rr_ring != NULL &&
+	    relay_owed(&r->s) == 0) {
+		relay_uring_start(r);
+		return;
+	}
+	r->r_ring = NULL;
 	event_add(&r->c.rev, NULL);
 	event_add(&r->s.rev, NULL);
 	if (r->s.out != NULL && evbuffer_get_length(r->s.out) > 0)
 		event_add(&r->s.wev, NULL);	/* the PROXY header's rest */
-	event_base_gettimeofday_cached(r->r_base, &r->r_last);
-	timer_arm(&r->r_timer, r->r_idle);
 }
 
 /*
@@ -420,6 +468,7 @@ relay_connected(struct relay *r)
 	if (r->r_target->t_worker == NULL)
 		r->r_upname = r->r_target->t_name;
 	if (nrthreads == 0) {
+		r->r_ring = &main_rr;
 		relay_start(r);
 		return;
 	}
@@ -429,6 +478,7 @@ relay_connected(struct relay *r)
 	r->r_thread = t;
 	r->r_base = t->t_base;
 	r->r_buf = t->t_buf;
+	r->r_ring = &t->t_rr;
 	pthread_mutex_lock(&t->t_lock);
 	wake = TAILQ_EMPTY(&t->t_inbox);
 	TAILQ_INSERT_TAIL(&t->t_inbox, r, r_entry);
@@ -539,7 +589,14 @@ relay_kick(void)
 static size_t
 relay_owed(const struct side *x)
 {
-	return x->out == NULL ? 0 : evbuffer_get_length(x->out);
+	size_t	n = x->out == NULL ? 0 : evbuffer_get_length(x->out);
+	int	i;
+
+	for (i = 0; i < x->qn; i++)
+		n += x->q[i].iov_len;
+	if (x->sending && x->sq == 0)
+		n += x->ownlen - x->ownoff;
+	return n;
 }
 
 /*
@@ -600,11 +657,11 @@ relay_lost(struct relay *r)
 	s->shut = 1;
 	if (s->out != NULL)
 		evbuffer_drain(s->out, evbuffer_get_length(s->out));
+	if (r->r_ring != NULL)		/* but a send in flight */
+		relay_q_drop(s, s->sending ? s->sq : 0);
 	event_del(&s->wev);
-	if (r->c.paused) {
-		r->c.paused = 0;
-		event_add(&r->c.rev, NULL);
-	}
+	if (r->c.paused)
+		relay_resume(&r->c);
 	if (r->c.shut) {
 		/* It had sent its FIN: all delivered already. */
 		r->r_linger = 1;
@@ -621,7 +678,8 @@ relay_owe(struct side *x, const char *buf, size_t len)
 		return -1;
 	if (evbuffer_add(x->out, buf, len) == -1)
 		return -1;
-	event_add(&x->wev, NULL);
+	if (x->r->r_ring == NULL)
+		event_add(&x->wev, NULL);
 	return 0;
 }
 
@@ -744,6 +802,350 @@ relay_write_cb(evutil_socket_t fd, short what, void *arg)
 		relay_finish(r);
 }
 
+/*
+ * relay_io io_uring: the same relay, its data path on the loop's ring.
+ * Each side has one recv in flight, into a ring buffer the kernel picks,
+ * while its peer is owed fewer than RELAY_QBUFS buffers and RELAY_HIGH
+ * bytes; a side that is not read again is "paused" until its peer
+ * drains. What arrives is owed to the peer as the buffer it landed in
+ * (q), and one sendmsg sends all of q; the buffers go back to the ring
+ * as they are sent. Bytes owed otherwise (x->out: what a PROXY header
+ * left, what came while q was full) go after q, RELAY_BUF at a time
+ * through x->own. relay_release cancels what is in flight, and r stays
+ * (a zombie of its ring) until the last answer is in.
+ *
+ * A multishot recv (one SQE for many reads) measured the same on small
+ * requests and took 1.7 times the CPU per MiB on large ones: it reads
+ * ahead of the send, so most bytes were copied to x->out to keep order.
+ */
+static void
+relay_recv_arm(struct side *x)
+{
+	struct relay		*r = x->r;
+	struct io_uring_sqe	*sqe = ring_sqe(r->r_ring->rr_ring);
+
+	io_uring_prep_recv(sqe, x->fd, NULL, RING_BUFSZ, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = RING_BGID;
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)x | RELAY_RECV);
+	x->recving = 1;
+	r->r_ops++;
+}
+
+static void
+relay_uring_start(struct relay *r)
+{
+	relay_recv_arm(&r->c);
+	relay_recv_arm(&r->s);
+}
+
+/* x is read again: its peer drained (or reset). */
+static void
+relay_resume(struct side *x)
+{
+	x->paused = 0;
+	if (x->r->r_ring == NULL)
+		event_add(&x->rev, NULL);
+	else if (!x->recving && !x->eof)
+		relay_recv_arm(x);	/* else its recv ends and comes back */
+}
+
+/* Ring buffers owed to x from q[keep] on go back (a send of q[0..keep)
+ * may still be in flight). */
+static void
+relay_q_drop(struct side *x, int keep)
+{
+	while (x->qn > keep)
+		ring_buf_put(x->r->r_ring->rr_ring, x->qbid[--x->qn]);
+}
+
+static void
+relay_send_sqe(struct side *x, struct io_uring_sqe *sqe)
+{
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)x | RELAY_SEND);
+	x->sending = 1;
+	x->r->r_ops++;
+}
+
+/*
+ * Send x what it is owed, unless a send is in flight: its ring buffers
+ * first, in one sendmsg, else up to RELAY_BUF of x->out, copied to
+ * x->own. -1: out of memory.
+ */
+static int
+relay_send(struct side *x)
+{
+	struct io_uring_sqe	*sqe;
+	size_t			 len;
+
+	if (x->sending)
+		return 0;
+	if (x->qn > 0) {
+		relay_will_write(x);
+		memset(&x->smsg, 0, sizeof(x->smsg));
+		x->smsg.msg_iov = x->q;
+		x->smsg.msg_iovlen = (size_t)x->qn;
+		x->sq = x->qn;
+		sqe = ring_sqe(x->r->r_ring->rr_ring);
+		io_uring_prep_sendmsg(sqe, x->fd, &x->smsg, MSG_NOSIGNAL);
+		relay_send_sqe(x, sqe);
+		return 0;
+	}
+	if ((len = x->out == NULL ? 0 : evbuffer_get_length(x->out)) == 0)
+		return 0;
+	if (len > RELAY_BUF)
+		len = RELAY_BUF;
+	if (x->own == NULL && (x->own = malloc(RELAY_BUF)) == NULL)
+		return -1;
+	evbuffer_remove(x->out, x->own, len);
+	x->ownlen = len;
+	x->ownoff = 0;
+	x->sq = 0;
+	relay_will_write(x);
+	sqe = ring_sqe(x->r->r_ring->rr_ring);
+	io_uring_prep_send(sqe, x->fd, x->own, len, MSG_NOSIGNAL);
+	relay_send_sqe(x, sqe);
+	return 0;
+}
+
+/* res bytes of the send to x went: what they were goes. 1: own is not
+ * all sent yet (its rest was sent again). */
+static int
+relay_sent(struct side *x, size_t res)
+{
+	struct io_uring_sqe	*sqe;
+	size_t			 n = res;
+	int			 i;
+
+	if (x->sq == 0) {
+		if ((x->ownoff += n) >= x->ownlen)
+			return 0;
+		sqe = ring_sqe(x->r->r_ring->rr_ring);
+		io_uring_prep_send(sqe, x->fd, x->own + x->ownoff,
+		    x->ownlen - x->ownoff, MSG_NOSIGNAL);
+		relay_send_sqe(x, sqe);
+		return 1;
+	}
+	while (n > 0 && x->qn > 0) {
+		if (n < x->q[0].iov_len) {
+			x->q[0].iov_base = (char *)x->q[0].iov_base + n;
+			x->q[0].iov_len -= n;
+			break;
+		}
+		n -= x->q[0].iov_len;
+		ring_buf_put(x->r->r_ring->rr_ring, x->qbid[0]);
+		for (i = 1; i < x->qn; i++) {
+			x->q[i - 1] = x->q[i];
+			x->qbid[i - 1] = x->qbid[i];
+		}
+		x->qn--;
+	}
+	return 0;
+}
+
+/* len bytes from x, in ring buffer bid, for its peer. 1: r is gone. */
+static int
+relay_uring_data(struct side *x, unsigned int bid, size_t len)
+{
+	struct relay	*r = x->r;
+	struct side	*to = relay_peer(x);
+	struct ring	*g = r->r_ring->rr_ring;
+
+	event_base_gettimeofday_cached(r->r_base, &r->r_last);
+	if (to->gone) {
+		ring_buf_put(g, bid);		/* dropped */
+		return 0;
+	}
+	if ((to->out == NULL || evbuffer_get_length(to->out) == 0) &&
+	    to->qn < RELAY_QBUFS) {
+		/* In order: what is in out came after all of q. */
+		to->q[to->qn].iov_base = ring_buf(g, bid);
+		to->q[to->qn].iov_len = len;
+		to->qbid[to->qn++] = (unsigned short)bid;
+		(void)relay_send(to);
+	} else {
+		if (relay_owe(to, ring_buf(g, bid), len) == -1) {
+			ring_buf_put(g, bid);
+			relay_close(r, "out of memory");
+			return 1;
+		}
+		ring_buf_put(g, bid);
+	}
+	if (!x->paused && (to->qn >= RELAY_QBUFS ||
+	    relay_owed(to) >= RELAY_HIGH)) {
+		x->paused = 1;			/* until its peer drains */
+		if (x->recving)
+			relay_cancel(r, x, RELAY_RECV);
+	}
+	return 0;
+}
+
+static void
+relay_uring_recv(struct side *x, int res, unsigned int flags)
+{
+	struct relay	*r = x->r;
+	int		 more = (flags & IORING_CQE_F_MORE) != 0;
+
+	if (!more) {
+		x->recving = 0;
+		r->r_ops--;
+	}
+	if (res > 0) {
+		if (relay_uring_data(x, flags >> IORING_CQE_BUFFER_SHIFT,
+		    (size_t)res))
+			return;
+		if (!more && !x->paused && !x->eof && !x->recving)
+			relay_recv_arm(x);	/* it ended (CQ overflow) */
+		return;
+	}
+	if (res == 0) {
+		relay_eof(x);
+		relay_finish(r);
+		return;
+	}
+	if (res == -ENOBUFS) {
+		/* No buffer was free: armed again after this batch. */
+		if (!x->starved) {
+			x->starved = 1;
+			TAILQ_INSERT_TAIL(&r->r_ring->rr_starved, x, s_starved);
+		}
+		return;
+	}
+	if (res == -ECANCELED) {
+		if (!x->paused && !x->eof && !x->recving)
+			relay_recv_arm(x);	/* resumed meanwhile */
+		return;
+	}
+	if (x == &r->c) {
+		relay_close(r, "client error");
+		return;
+	}
+	/* All it sent before is read: an EOF, but lost. */
+	relay_eof(x);
+	relay_lost(r);
+}
+
+static void
+relay_uring_send(struct side *x, int res)
+{
+	struct relay	*r = x->r;
+	struct side	*from = relay_peer(x);
+
+	r->r_ops--;
+	x->sending = 0;
+	if (res < 0) {
+		relay_q_drop(x, 0);
+		if (x->gone) {
+			relay_finish(r);
+			return;
+		}
+		if (x == &r->c)
+			relay_close(r, "client error");
+		else
+			relay_lost(r);
+		return;
+	}
+	x->sent += (uint64_t)res;
+	event_base_gettimeofday_cached(r->r_base, &r->r_last);
+	if (relay_sent(x, (size_t)res))
+		return;			/* own's rest, still in order */
+	if (x->gone) {			/* a worker that reset */
+		relay_q_drop(x, 0);
+		relay_finish(r);
+		return;
+	}
+	if (relay_send(x) == -1) {
+		relay_close(r, "out of memory");
+		return;
+	}
+	if (from->paused && x->qn < RELAY_QBUFS &&
+	    relay_owed(x) < RELAY_HIGH)
+		relay_resume(from);
+	if (from->eof)
+		relay_finish(r);
+}
+
+/*
+ * A completion on a relay's ring. A live relay's handler may close it
+ * (and so free it, if nothing else is in flight): r is not touched after.
+ */
+static void
+relay_cqe(uint64_t ud, int res, unsigned int flags, void *arg)
+{
+	struct side	*x = (struct side *)(uintptr_t)(ud &
+			    ~(uint64_t)RELAY_OPS);
+	struct relay	*r = x->r;
+	struct rring	*rr = arg;
+	int		 recv = (ud & RELAY_OPS) == RELAY_RECV;
+
+	if (!r->r_closing) {
+		if (recv)
+			relay_uring_recv(x, res, flags);
+		else
+			relay_uring_send(x, res);
+		return;
+	}
+	/* A zombie's operation ends (cancelled, most likely). */
+	if (recv) {
+		if (flags & IORING_CQE_F_BUFFER)
+			ring_buf_put(rr->rr_ring,
+			    flags >> IORING_CQE_BUFFER_SHIFT);
+		if (!(flags & IORING_CQE_F_MORE)) {
+			x->recving = 0;
+			r->r_ops--;
+		}
+	} else {
+		x->sending = 0;
+		relay_q_drop(x, 0);
+		r->r_ops--;
+	}
+	if (r->r_ops == 0) {
+		rr->rr_zombies--;
+		relay_closed(r);
+	}
+}
+
+/* After a batch of completions: recvs that ran out of buffers, again. */
+static void
+relay_pass(struct ring *g, void *arg)
+{
+	struct rring	*rr = arg;
+	struct side	*x;
+
+	(void)g;
+	while ((x = TAILQ_FIRST(&rr->rr_starved)) != NULL) {
+		TAILQ_REMOVE(&rr->rr_starved, x, s_starved);
+		x->starved = 0;
+		if (!x->paused && !x->eof && !x->recving)
+			relay_recv_arm(x);
+	}
+}
+
+/* Stopping: wait until every closed relay of rr's ring is accounted. */
+static void
+relay_ring_drain(struct rring *rr)
+{
+	while (rr->rr_ring != NULL && rr->rr_zombies > 0)
+		ring_wait(rr->rr_ring);
+}
+
+/* At start: relay_io io_uring gives the main loop a ring (threads get
+ * theirs in relay_threads_start); if the kernel refuses, epoll it is. */
+void
+relay_io_start(int io)
+{
+	const char	*cause;
+
+	if (io != RELAY_IO_URING || main_rr.rr_ring != NULL)
+		return;
+	if ((main_rr.rr_ring = ring_new(master->m_base, relay_cqe, relay_pass,
+	    &main_rr, &cause)) == NULL) {
+		log_warnx("relay_io io_uring: %s; relaying with epoll", cause);
+		return;
+	}
+	log_info("relaying on io_uring");
+}
+
 static void
 relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -788,10 +1190,44 @@ relay_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The sockets and buffers go; whoever runs r does this. */
+/* Cancel r's operation op on side x (its answer comes back, ECANCELED). */
+static void
+relay_cancel(struct relay *r, struct side *x, int op)
+{
+	struct io_uring_sqe	*sqe = ring_sqe(r->r_ring->rr_ring);
+
+	__u64			 ud = (__u64)(uintptr_t)x | (__u64)op;
+
+	io_uring_prep_cancel64(sqe, ud, (int)IORING_ASYNC_CANCEL_ALL);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+/*
+ * The sockets and buffers go; whoever runs r does this. Ring operations
+ * still in flight are cancelled (by user_data, so that a reused fd is
+ * safe); they hold the sockets until they end.
+ */
 static void
 relay_release(struct relay *r)
 {
+	if (r->r_ring != NULL) {
+		r->r_closing = 1;
+		if (r->c.recving)
+			relay_cancel(r, &r->c, RELAY_RECV);
+		if (r->s.recving)
+			relay_cancel(r, &r->s, RELAY_RECV);
+		if (r->c.sending)
+			relay_cancel(r, &r->c, RELAY_SEND);
+		if (r->s.sending)
+			relay_cancel(r, &r->s, RELAY_SEND);
+		relay_q_drop(&r->c, r->c.sending ? r->c.sq : 0);
+		relay_q_drop(&r->s, r->s.sending ? r->s.sq : 0);
+		if (r->c.starved)
+			TAILQ_REMOVE(&r->r_ring->rr_starved, &r->c, s_starved);
+		if (r->s.starved)
+			TAILQ_REMOVE(&r->r_ring->rr_starved, &r->s, s_starved);
+		r->c.starved = r->s.starved = 0;
+	}
 	evtimer_del(&r->r_timer);
 	if (event_initialized(&r->c.rev))
 		event_del(&r->c.rev);
@@ -823,6 +1259,8 @@ relay_account(struct relay *r)
 	if (r->s.fd != -1)
 		upstream_detach(r->r_target);	/* may free it */
 	free(r->r_hdr);
+	free(r->c.own);
+	free(r->s.own);
 	free(r);
 }
 
@@ -885,19 +1323,31 @@ static void
 relay_close(struct relay *r, const char *why)
 {
 	struct rthread	*t = r->r_thread;
-	int		 wake;
 
 	log_debug("%s: %s", __func__, why);
 	if (access_on())
 		relay_log(r, why);
 	relay_release(r);
+	TAILQ_REMOVE(t == NULL ? &relays : &t->t_relays, r, r_entry);
+	if (r->r_ops > 0) {
+		r->r_ring->rr_zombies++;	/* relay_closed comes later */
+		return;
+	}
+	relay_closed(r);
+}
+
+/* r is closed and nothing of it is in flight: account for it. */
+static void
+relay_closed(struct relay *r)
+{
+	struct rthread	*t = r->r_thread;
+	int		 wake;
+
 	if (t == NULL) {
-		TAILQ_REMOVE(&relays, r, r_entry);
 		relay_account(r);
 		return;
 	}
 	/* In a relay thread: the main thread does the rest. */
-	TAILQ_REMOVE(&t->t_relays, r, r_entry);
 	pthread_mutex_lock(&done_lock);
 	wake = TAILQ_EMPTY(&done_list);
 	TAILQ_INSERT_TAIL(&done_list, r, r_entry);
@@ -956,8 +1406,10 @@ relay_thread_cb(evutil_socket_t fd, short what, void *arg)
 	if (closeall || stop)
 		while ((r = TAILQ_FIRST(&t->t_relays)) != NULL)
 			relay_close(r, "shutting down");
-	if (stop)
+	if (stop) {
+		relay_ring_drain(&t->t_rr);
 		event_base_loopbreak(t->t_base);
+	}
 }
 
 static void *
@@ -984,6 +1436,7 @@ int
 relay_threads_start(int n)
 {
 	struct rthread	*t;
+	const char	*cause;
 	int		 i;
 
 	if (n <= 0)
@@ -999,12 +1452,19 @@ relay_threads_start(int n)
 		pthread_mutex_init(&t->t_lock, NULL);
 		TAILQ_INIT(&t->t_inbox);
 		TAILQ_INIT(&t->t_relays);
+		TAILQ_INIT(&t->t_rr.rr_starved);
 		if ((t->t_base = event_base_new()) == NULL ||
 		    (t->t_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 		    (t->t_ev = event_new(t->t_base, t->t_efd,
 		    EV_READ | EV_ET | EV_PERSIST, relay_thread_cb, t)) == NULL ||
-		    event_add(t->t_ev, NULL) == -1 ||
-		    pthread_create(&t->t_thread, NULL, relay_thread_main, t) !=
+		    event_add(t->t_ev, NULL) == -1)
+			return -1;
+		if (main_rr.rr_ring != NULL &&
+		    (t->t_rr.rr_ring = ring_new(t->t_base, relay_cqe,
+		    relay_pass, &t->t_rr, &cause)) == NULL)
+			log_warnx("relay thread %d: io_uring: %s; it relays "
+			    "with epoll", i, cause);
+		if (pthread_create(&t->t_thread, NULL, relay_thread_main, t) !=
 		    0)
 			return -1;
 		nrthreads++;
@@ -1037,6 +1497,7 @@ relay_threads_stop(void)
 	relay_threads_tell(1);
 	for (i = 0; i < nrthreads; i++) {
 		pthread_join(rthreads[i].t_thread, NULL);
+		ring_free(rthreads[i].t_rr.rr_ring);
 		event_free(rthreads[i].t_ev);
 		event_base_free(rthreads[i].t_base);
 		close(rthreads[i].t_efd);
@@ -1052,6 +1513,8 @@ relay_threads_stop(void)
 	if (done_efd != -1)
 		close(done_efd);
 	done_efd = -1;
+	ring_free(main_rr.rr_ring);
+	main_rr.rr_ring = NULL;
 }
 
 void
@@ -1061,5 +1524,6 @@ relay_close_all(void)
 
 	while ((r = TAILQ_FIRST(&relays)) != NULL)
 		relay_close(r, "shutting down");
+	relay_ring_drain(&main_rr);
 	relay_threads_tell(0);
 }

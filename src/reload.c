@@ -64,6 +64,12 @@ reload_begin(struct conf *nc)
 		    "start; keeping %d", oc->c_relay_threads);
 		nc->c_relay_threads = oc->c_relay_threads;
 	}
+	if (nc->c_relay_io != oc->c_relay_io) {
+		log_warnx("reload: relay_io takes effect at the next start; "
+		    "keeping %s", oc->c_relay_io == RELAY_IO_URING ?
+		    "io_uring" : "epoll");
+		nc->c_relay_io = oc->c_relay_io;
+	}
 	if (nc->c_mode == MODE_HANDOFF && handoff_init() == -1) {
 		log_warnx("reload: out of memory; keeping the running "
 		    "configuration");

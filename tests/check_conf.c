@@ -114,6 +114,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->c_balance, BALANCE_RR);
 	ck_assert_int_eq(c->c_max_connections, 10000);
 	ck_assert_int_eq(c->c_handoff_window, 32);
+	ck_assert_int_eq(c->c_relay_io, RELAY_IO_EPOLL);
 	ck_assert_int_eq(c->c_connect_timeout, 2000);
 	ck_assert_int_eq(c->c_idle_timeout, 60000);
 	ck_assert_int_eq(c->c_graceful_timeout, 30000);
@@ -177,7 +178,7 @@ START_TEST(test_values)
 	    "workers 3\nbalance least-conn\nidle_timeout 1500ms\n"
 	    "graceful_timeout 2m\nrestart_limit 5 10s\nstatus 127.0.0.1:9100\n"
 	    "pidfile \"/tmp/a b.pid\"\nreload_probation 0\n"
-	    "stop_signal sigquit\nshutdown_delay 5s\n";
+	    "stop_signal sigquit\nshutdown_delay 5s\nrelay_io io_uring\n";
 	struct conf	*c = conf_new();
 	char		*cause = NULL;
 
@@ -197,6 +198,7 @@ START_TEST(test_values)
 	ck_assert_int_eq(c->c_reload_probation, 0);
 	ck_assert_int_eq(c->c_stop_signal, SIGQUIT);
 	ck_assert_int_eq(c->c_shutdown_delay, 5000);
+	ck_assert_int_eq(c->c_relay_io, RELAY_IO_URING);
 	conf_free(c);
 }
 END_TEST

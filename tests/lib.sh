@@ -141,6 +141,9 @@ write_conf() {
 	# threads); RELAY_THREADS=0: in the master's main thread (proxy0/).
 	grep -q '^relay_threads' "$WORK/porter.conf" ||
 	    echo "relay_threads ${RELAY_THREADS:-2}" >> "$WORK/porter.conf"
+	# RELAY_IO=io_uring: relays on io_uring (uring/).
+	[ -z "${RELAY_IO:-}" ] || grep -q '^relay_io' "$WORK/porter.conf" ||
+	    echo "relay_io $RELAY_IO" >> "$WORK/porter.conf"
 }
 
 # Start porter (at most 300 s of life) and wait until N workers are ready.
@@ -151,6 +154,23 @@ start_porter() {
 	PORTER_PID=$!
 	STARTED="$STARTED $PORTER_PID"
 	wait_ready "$(sed -n 's/^workers *//p' "$WORK/porter.conf")"
+	uring_check
+}
+
+# relay_io io_uring: the relays are on io_uring, or this kernel refused
+# it (porter then relays with epoll, and says why): skip, saying so.
+uring_check() {
+	local log
+	grep -q '^relay_io io_uring' "$WORK/porter.conf" || return 0
+	grep -q '^mode proxy' "$WORK/porter.conf" || return 0
+	log=$(sed -n 's/^error_log  *//p' "$WORK/porter.conf")
+	[ -n "$log" ] || log=$WORK/porter.log
+	if grep -q 'relay_io io_uring: .*relaying with epoll' "$log"; then
+		echo "SKIP: $(grep 'relay_io io_uring' "$log")"
+		exit 77
+	fi
+	grep -q 'relaying on io_uring' "$log" ||
+	    fail "relay_io io_uring: porter did not say how it relays"
 }
 
 # Start porter as start_porter does, without waiting for any worker: for

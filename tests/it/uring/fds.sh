@@ -1,0 +1,4 @@
+#!/bin/bash
+# fds.sh, in proxy mode relaying on io_uring (two relay threads).
+export MODE=proxy RELAY_IO=io_uring
+. "${srcdir:-.}/tests/it/fds.sh"
