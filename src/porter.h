@@ -725,6 +725,7 @@ void		 ring_free(struct ring *);
 struct io_uring_sqe *ring_sqe(struct ring *);
 char		*ring_buf(struct ring *, unsigned int);
 void		 ring_buf_put(struct ring *, unsigned int);
+int		 ring_bufs_free(const struct ring *);
 void		 ring_wait(struct ring *);
 
 /* relay.c */

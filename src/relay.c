@@ -815,8 +815,9 @@ relay_write_cb(evutil_socket_t fd, short what, void *arg)
  * (a zombie of its ring) until the last answer is in.
  *
  * A multishot recv (one SQE for many reads) measured the same on small
- * requests and took 1.7 times the CPU per MiB on large ones: it reads
- * ahead of the send, so most bytes were copied to x->out to keep order.
+ * requests and took up to 2.9 times the CPU per MiB on large ones: it
+ * reads ahead of the send, so most bytes were copied to x->out to keep
+ * their order.
  */
 static void
 relay_recv_arm(struct side *x)
@@ -956,13 +957,16 @@ relay_uring_data(struct side *x, unsigned int bid, size_t len)
 		ring_buf_put(g, bid);		/* dropped */
 		return 0;
 	}
+	/*
+	 * Owed as the buffer itself, unless out holds some (what is in out
+	 * came after all of q), q is full, or the ring runs low: a quarter
+	 * of the buffers stay for reads, whatever slow clients hold.
+	 */
 	if ((to->out == NULL || evbuffer_get_length(to->out) == 0) &&
-	    to->qn < RELAY_QBUFS) {
-		/* In order: what is in out came after all of q. */
+	    to->qn < RELAY_QBUFS && ring_bufs_free(g) >= RING_BUFS / 4) {
 		to->q[to->qn].iov_base = ring_buf(g, bid);
 		to->q[to->qn].iov_len = len;
 		to->qbid[to->qn++] = (unsigned short)bid;
-		(void)relay_send(to);
 	} else {
 		if (relay_owe(to, ring_buf(g, bid), len) == -1) {
 			ring_buf_put(g, bid);
@@ -971,12 +975,12 @@ relay_uring_data(struct side *x, unsigned int bid, size_t len)
 		}
 		ring_buf_put(g, bid);
 	}
-	if (!x->paused && (to->qn >= RELAY_QBUFS ||
-	    relay_owed(to) >= RELAY_HIGH)) {
-		x->paused = 1;			/* until its peer drains */
-		if (x->recving)
-			relay_cancel(r, x, RELAY_RECV);
+	if (relay_send(to) == -1) {
+		relay_close(r, "out of memory");
+		return 1;
 	}
+	if (to->qn >= RELAY_QBUFS || relay_owed(to) >= RELAY_HIGH)
+		x->paused = 1;			/* until its peer drains */
 	return 0;
 }
 
@@ -994,8 +998,8 @@ relay_uring_recv(struct side *x, int res, unsigned int flags)
 		if (relay_uring_data(x, flags >> IORING_CQE_BUFFER_SHIFT,
 		    (size_t)res))
 			return;
-		if (!more && !x->paused && !x->eof && !x->recving)
-			relay_recv_arm(x);	/* it ended (CQ overflow) */
+		if (!x->paused && !x->recving)
+			relay_recv_arm(x);
 		return;
 	}
 	if (res == 0) {
@@ -1011,11 +1015,8 @@ relay_uring_recv(struct side *x, int res, unsigned int flags)
 		}
 		return;
 	}
-	if (res == -ECANCELED) {
-		if (!x->paused && !x->eof && !x->recving)
-			relay_recv_arm(x);	/* resumed meanwhile */
-		return;
-	}
+	if (res == -ECANCELED)
+		return;			/* only a closing relay cancels */
 	if (x == &r->c) {
 		relay_close(r, "client error");
 		return;
@@ -1112,7 +1113,8 @@ relay_pass(struct ring *g, void *arg)
 	struct rring	*rr = arg;
 	struct side	*x;
 
-	(void)g;
+	if (ring_bufs_free(g) == 0)
+		return;			/* a later batch brings some back */
 	while ((x = TAILQ_FIRST(&rr->rr_starved)) != NULL) {
 		TAILQ_REMOVE(&rr->rr_starved, x, s_starved);
 		x->starved = 0;

@@ -43,6 +43,7 @@ struct ring {
 	int			 g_queued;	/* g_flush is active */
 	struct io_uring_buf_ring *g_br;
 	char			*g_bufs;
+	int			 g_free;	/* buffers in the ring */
 	ring_cqe_fn		 g_cqe;
 	ring_pass_fn		 g_pass;
 	void			*g_arg;
@@ -75,6 +76,8 @@ ring_reap(struct ring *g)
 		res = cqe->res;
 		flags = cqe->flags;
 		io_uring_cqe_seen(&g->g_ring, cqe);
+		if (flags & IORING_CQE_F_BUFFER)
+			g->g_free--;	/* the owner puts it back */
 		if (ud != 0)		/* 0: a cancel's own answer */
 			g->g_cqe(ud, res, flags, g->g_arg);
 	}
@@ -149,6 +152,7 @@ ring_new(struct event_base *base, ring_cqe_fn cqe, ring_pass_fn pass,
 		    RING_BUFSZ, RING_BUFSZ, (unsigned short)i,
 		    io_uring_buf_ring_mask(RING_BUFS), i);
 	io_uring_buf_ring_advance(g->g_br, RING_BUFS);
+	g->g_free = RING_BUFS;
 	g->g_cqe = cqe;
 	g->g_pass = pass;
 	g->g_arg = arg;
@@ -211,6 +215,14 @@ ring_buf_put(struct ring *g, unsigned int bid)
 	io_uring_buf_ring_add(g->g_br, ring_buf(g, bid), RING_BUFSZ,
 	    (unsigned short)bid, io_uring_buf_ring_mask(RING_BUFS), 0);
 	io_uring_buf_ring_advance(g->g_br, 1);
+	g->g_free++;
+}
+
+/* Buffers the kernel can fill now. */
+int
+ring_bufs_free(const struct ring *g)
+{
+	return g->g_free;
 }
 
 /* Outside the loop (stopping): submit, wait for a completion, reap. */
