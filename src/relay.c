@@ -988,12 +988,9 @@ static void
 relay_uring_recv(struct side *x, int res, unsigned int flags)
 {
 	struct relay	*r = x->r;
-	int		 more = (flags & IORING_CQE_F_MORE) != 0;
 
-	if (!more) {
-		x->recving = 0;
-		r->r_ops--;
-	}
+	x->recving = 0;				/* single-shot: this was its end */
+	r->r_ops--;
 	if (res > 0) {
 		if (relay_uring_data(x, flags >> IORING_CQE_BUFFER_SHIFT,
 		    (size_t)res))
@@ -1091,16 +1088,12 @@ relay_cqe(uint64_t ud, int res, unsigned int flags, void *arg)
 		if (flags & IORING_CQE_F_BUFFER)
 			ring_buf_put(rr->rr_ring,
 			    flags >> IORING_CQE_BUFFER_SHIFT);
-		if (!(flags & IORING_CQE_F_MORE)) {
-			x->recving = 0;
-			r->r_ops--;
-		}
+		x->recving = 0;
 	} else {
 		x->sending = 0;
 		relay_q_drop(x, 0);
-		r->r_ops--;
 	}
-	if (r->r_ops == 0) {
+	if (--r->r_ops == 0) {
 		rr->rr_zombies--;
 		relay_closed(r);
 	}

@@ -140,13 +140,13 @@ ring_new(struct event_base *base, ring_cqe_fn cqe, ring_pass_fn pass,
 		*cause = strerror(-rc);
 		goto fail;
 	}
-	/* Touched now: the ring cycles through all of them anyway, so the
-	 * master's RSS is theirs from the start, not growing with traffic. */
+	/* Not touched here: a page becomes resident when a read first lands
+	 * in it. Small requests use the first page of each buffer (256 KiB
+	 * in all); large answers fill them, 4 MiB. */
 	if ((g->g_bufs = malloc((size_t)RING_BUFS * RING_BUFSZ)) == NULL) {
 		*cause = "out of memory";
 		goto fail;
 	}
-	memset(g->g_bufs, 0, (size_t)RING_BUFS * RING_BUFSZ);
 	for (i = 0; i < RING_BUFS; i++)
 		io_uring_buf_ring_add(g->g_br, g->g_bufs + (size_t)i *
 		    RING_BUFSZ, RING_BUFSZ, (unsigned short)i,
