@@ -245,6 +245,9 @@ cp "$WORK/good.conf" "$WORK/porter.conf"
 stop_clean
 ok "proxy: porter -s stop: none of its $STOP_PIDS processes left, no app process"
 
+# uring/ re-runs the proxy-mode part only, relaying on io_uring.
+[ -z "${PROXY_ONLY:-}" ] || exit 0
+
 # --- shared mode: socket activation, no --bind ----------------------------
 # Readiness from gunicorn itself (ready_check notify): its arbiter sends
 # READY=1 to NOTIFY_SOCKET once it listens. In shared mode porter has no

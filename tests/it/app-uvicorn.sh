@@ -230,6 +230,9 @@ ok "proxy: ready_check http /health: ready_by http"
 stop_clean
 ok "proxy: porter -s stop: none of its $STOP_PIDS processes left, no app process"
 
+# uring/ re-runs the proxy-mode part only, relaying on io_uring.
+[ -z "${PROXY_ONLY:-}" ] || exit 0
+
 # --- shared mode: uvicorn --fd 3 -------------------------------------------
 # In shared mode porter has no probe: by default a worker is ready once
 # started, and under load a reload retired uvicorns still importing
