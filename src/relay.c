@@ -79,7 +79,13 @@ struct side {
 	int			 wrote;		/* a write was tried */
 	uint64_t		 sent;		/* bytes written to it */
 	struct relay		*r;
-	/* relay_io io_uring: */
+	struct uside		*u;		/* relay_io io_uring, or NULL */
+};
+
+/* relay_io io_uring: a side's state on the ring, allocated with its relay
+ * (r_u) only when relays use io_uring, so epoll's relays stay small. */
+struct uside {
+	struct side		*x;		/* whose */
 	int			 recving;	/* a recv is in flight */
 	int			 starved;	/* it ended: no buffer was free */
 	int			 sending;	/* a send to it is in flight: */
@@ -92,14 +98,14 @@ struct side {
 	size_t			 ownlen;
 	size_t			 ownoff;	/* sent of it so far */
 	struct msghdr		 smsg;
-	TAILQ_ENTRY(side)	 s_starved;
+	TAILQ_ENTRY(uside)	 u_starved;
 };
-TAILQ_HEAD(side_list, side);
+TAILQ_HEAD(uside_list, uside);
 
 /* A loop's ring, and what waits on it. */
 struct rring {
 	struct ring		*rr_ring;	/* NULL: relays use epoll */
-	struct side_list	 rr_starved;	/* recvs to arm again */
+	struct uside_list	 rr_starved;	/* recvs to arm again */
 	int			 rr_zombies;	/* closed, ops in flight */
 };
 
@@ -140,6 +146,7 @@ struct relay {
 	char			*r_hdr;		/* RS_HEADER: read so far; then
 						   client bytes read with it */
 	size_t			 r_hdrlen;
+	struct uside		 r_u[];		/* io_uring: c's, s's */
 };
 TAILQ_HEAD(relay_list, relay);
 
@@ -233,8 +240,10 @@ static struct relay *
 relay_new(int fd)
 {
 	struct relay	*r;
+	int		 ring = main_rr.rr_ring != NULL;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
+	if ((r = calloc(1, sizeof(*r) +
+	    (ring ? 2 * sizeof(struct uside) : 0))) == NULL) {
 		log_warnx("%s: out of memory", __func__);
 		close(fd);
 		master_conn_refused();
@@ -243,6 +252,12 @@ relay_new(int fd)
 	r->c.fd = fd;
 	r->s.fd = -1;
 	r->c.r = r->s.r = r;
+	if (ring) {
+		r->c.u = &r->r_u[0];
+		r->s.u = &r->r_u[1];
+		r->c.u->x = &r->c;
+		r->s.u->x = &r->s;
+	}
 	r->r_start = clock_ms();
 	r->r_wid = -1;
 	r->r_base = master->m_base;
@@ -395,7 +410,7 @@ relay_start(struct relay *r)
 	event_base_gettimeofday_cached(r->r_base, &r->r_last);
 	timer_arm(&r->r_timer, r->r_idle);
 	if (r->r_ring != NULL && r->r_ring->rr_ring != NULL &&
-	    relay_owed(&r->s) == 0) {
+	    r->c.u != NULL && relay_owed(&r->s) == 0) {
 		relay_uring_start(r);
 		return;
 	}
@@ -468,7 +483,7 @@ relay_connected(struct relay *r)
 	if (r->r_target->t_worker == NULL)
 		r->r_upname = r->r_target->t_name;
 	if (nrthreads == 0) {
-		r->r_ring = &main_rr;
+		r->r_ring = r->c.u != NULL ? &main_rr : NULL;
 		relay_start(r);
 		return;
 	}
@@ -478,7 +493,7 @@ relay_connected(struct relay *r)
 	r->r_thread = t;
 	r->r_base = t->t_base;
 	r->r_buf = t->t_buf;
-	r->r_ring = &t->t_rr;
+	r->r_ring = r->c.u != NULL ? &t->t_rr : NULL;
 	pthread_mutex_lock(&t->t_lock);
 	wake = TAILQ_EMPTY(&t->t_inbox);
 	TAILQ_INSERT_TAIL(&t->t_inbox, r, r_entry);
@@ -592,10 +607,12 @@ relay_owed(const struct side *x)
 	size_t	n = x->out == NULL ? 0 : evbuffer_get_length(x->out);
 	int	i;
 
-	for (i = 0; i < x->qn; i++)
-		n += x->q[i].iov_len;
-	if (x->sending && x->sq == 0)
-		n += x->ownlen - x->ownoff;
+	if (x->u == NULL)
+		return n;
+	for (i = 0; i < x->u->qn; i++)
+		n += x->u->q[i].iov_len;
+	if (x->u->sending && x->u->sq == 0)
+		n += x->u->ownlen - x->u->ownoff;
 	return n;
 }
 
@@ -658,7 +675,7 @@ relay_lost(struct relay *r)
 	if (s->out != NULL)
 		evbuffer_drain(s->out, evbuffer_get_length(s->out));
 	if (r->r_ring != NULL)		/* but a send in flight */
-		relay_q_drop(s, s->sending ? s->sq : 0);
+		relay_q_drop(s, s->u->sending ? s->u->sq : 0);
 	event_del(&s->wev);
 	if (r->c.paused)
 		relay_resume(&r->c);
@@ -811,7 +828,7 @@ relay_write_cb(evutil_socket_t fd, short what, void *arg)
  * (q), and one sendmsg sends all of q; the buffers go back to the ring
  * as they are sent. Bytes owed otherwise (x->out: what a PROXY header
  * left, what came while q was full) go after q, RELAY_BUF at a time
- * through x->own. relay_release cancels what is in flight, and r stays
+ * through x->u->own. relay_release cancels what is in flight, and r stays
  * (a zombie of its ring) until the last answer is in.
  *
  * A multishot recv (one SQE for many reads) measured the same on small
@@ -829,7 +846,7 @@ relay_recv_arm(struct side *x)
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = RING_BGID;
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)x | RELAY_RECV);
-	x->recving = 1;
+	x->u->recving = 1;
 	r->r_ops++;
 }
 
@@ -847,7 +864,7 @@ relay_resume(struct side *x)
 	x->paused = 0;
 	if (x->r->r_ring == NULL)
 		event_add(&x->rev, NULL);
-	else if (!x->recving && !x->eof)
+	else if (!x->u->recving && !x->eof)
 		relay_recv_arm(x);	/* else its recv ends and comes back */
 }
 
@@ -856,22 +873,22 @@ relay_resume(struct side *x)
 static void
 relay_q_drop(struct side *x, int keep)
 {
-	while (x->qn > keep)
-		ring_buf_put(x->r->r_ring->rr_ring, x->qbid[--x->qn]);
+	while (x->u->qn > keep)
+		ring_buf_put(x->r->r_ring->rr_ring, x->u->qbid[--x->u->qn]);
 }
 
 static void
 relay_send_sqe(struct side *x, struct io_uring_sqe *sqe)
 {
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)x | RELAY_SEND);
-	x->sending = 1;
+	x->u->sending = 1;
 	x->r->r_ops++;
 }
 
 /*
  * Send x what it is owed, unless a send is in flight: its ring buffers
  * first, in one sendmsg, else up to RELAY_BUF of x->out, copied to
- * x->own. -1: out of memory.
+ * x->u->own. -1: out of memory.
  */
 static int
 relay_send(struct side *x)
@@ -879,16 +896,16 @@ relay_send(struct side *x)
 	struct io_uring_sqe	*sqe;
 	size_t			 len;
 
-	if (x->sending)
+	if (x->u->sending)
 		return 0;
-	if (x->qn > 0) {
+	if (x->u->qn > 0) {
 		relay_will_write(x);
-		memset(&x->smsg, 0, sizeof(x->smsg));
-		x->smsg.msg_iov = x->q;
-		x->smsg.msg_iovlen = (size_t)x->qn;
-		x->sq = x->qn;
+		memset(&x->u->smsg, 0, sizeof(x->u->smsg));
+		x->u->smsg.msg_iov = x->u->q;
+		x->u->smsg.msg_iovlen = (size_t)x->u->qn;
+		x->u->sq = x->u->qn;
 		sqe = ring_sqe(x->r->r_ring->rr_ring);
-		io_uring_prep_sendmsg(sqe, x->fd, &x->smsg, MSG_NOSIGNAL);
+		io_uring_prep_sendmsg(sqe, x->fd, &x->u->smsg, MSG_NOSIGNAL);
 		relay_send_sqe(x, sqe);
 		return 0;
 	}
@@ -896,15 +913,15 @@ relay_send(struct side *x)
 		return 0;
 	if (len > RELAY_BUF)
 		len = RELAY_BUF;
-	if (x->own == NULL && (x->own = malloc(RELAY_BUF)) == NULL)
+	if (x->u->own == NULL && (x->u->own = malloc(RELAY_BUF)) == NULL)
 		return -1;
-	evbuffer_remove(x->out, x->own, len);
-	x->ownlen = len;
-	x->ownoff = 0;
-	x->sq = 0;
+	evbuffer_remove(x->out, x->u->own, len);
+	x->u->ownlen = len;
+	x->u->ownoff = 0;
+	x->u->sq = 0;
 	relay_will_write(x);
 	sqe = ring_sqe(x->r->r_ring->rr_ring);
-	io_uring_prep_send(sqe, x->fd, x->own, len, MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, x->fd, x->u->own, len, MSG_NOSIGNAL);
 	relay_send_sqe(x, sqe);
 	return 0;
 }
@@ -918,28 +935,28 @@ relay_sent(struct side *x, size_t res)
 	size_t			 n = res;
 	int			 i;
 
-	if (x->sq == 0) {
-		if ((x->ownoff += n) >= x->ownlen)
+	if (x->u->sq == 0) {
+		if ((x->u->ownoff += n) >= x->u->ownlen)
 			return 0;
 		sqe = ring_sqe(x->r->r_ring->rr_ring);
-		io_uring_prep_send(sqe, x->fd, x->own + x->ownoff,
-		    x->ownlen - x->ownoff, MSG_NOSIGNAL);
+		io_uring_prep_send(sqe, x->fd, x->u->own + x->u->ownoff,
+		    x->u->ownlen - x->u->ownoff, MSG_NOSIGNAL);
 		relay_send_sqe(x, sqe);
 		return 1;
 	}
-	while (n > 0 && x->qn > 0) {
-		if (n < x->q[0].iov_len) {
-			x->q[0].iov_base = (char *)x->q[0].iov_base + n;
-			x->q[0].iov_len -= n;
+	while (n > 0 && x->u->qn > 0) {
+		if (n < x->u->q[0].iov_len) {
+			x->u->q[0].iov_base = (char *)x->u->q[0].iov_base + n;
+			x->u->q[0].iov_len -= n;
 			break;
 		}
-		n -= x->q[0].iov_len;
-		ring_buf_put(x->r->r_ring->rr_ring, x->qbid[0]);
-		for (i = 1; i < x->qn; i++) {
-			x->q[i - 1] = x->q[i];
-			x->qbid[i - 1] = x->qbid[i];
+		n -= x->u->q[0].iov_len;
+		ring_buf_put(x->r->r_ring->rr_ring, x->u->qbid[0]);
+		for (i = 1; i < x->u->qn; i++) {
+			x->u->q[i - 1] = x->u->q[i];
+			x->u->qbid[i - 1] = x->u->qbid[i];
 		}
-		x->qn--;
+		x->u->qn--;
 	}
 	return 0;
 }
@@ -963,10 +980,10 @@ relay_uring_data(struct side *x, unsigned int bid, size_t len)
 	 * of the buffers stay for reads, whatever slow clients hold.
 	 */
 	if ((to->out == NULL || evbuffer_get_length(to->out) == 0) &&
-	    to->qn < RELAY_QBUFS && ring_bufs_free(g) >= RING_BUFS / 4) {
-		to->q[to->qn].iov_base = ring_buf(g, bid);
-		to->q[to->qn].iov_len = len;
-		to->qbid[to->qn++] = (unsigned short)bid;
+	    to->u->qn < RELAY_QBUFS && ring_bufs_free(g) >= RING_BUFS / 4) {
+		to->u->q[to->u->qn].iov_base = ring_buf(g, bid);
+		to->u->q[to->u->qn].iov_len = len;
+		to->u->qbid[to->u->qn++] = (unsigned short)bid;
 	} else {
 		if (relay_owe(to, ring_buf(g, bid), len) == -1) {
 			ring_buf_put(g, bid);
@@ -979,7 +996,7 @@ relay_uring_data(struct side *x, unsigned int bid, size_t len)
 		relay_close(r, "out of memory");
 		return 1;
 	}
-	if (to->qn >= RELAY_QBUFS || relay_owed(to) >= RELAY_HIGH)
+	if (to->u->qn >= RELAY_QBUFS || relay_owed(to) >= RELAY_HIGH)
 		x->paused = 1;			/* until its peer drains */
 	return 0;
 }
@@ -989,13 +1006,13 @@ relay_uring_recv(struct side *x, int res, unsigned int flags)
 {
 	struct relay	*r = x->r;
 
-	x->recving = 0;				/* single-shot: this was its end */
+	x->u->recving = 0;				/* single-shot: this was its end */
 	r->r_ops--;
 	if (res > 0) {
 		if (relay_uring_data(x, flags >> IORING_CQE_BUFFER_SHIFT,
 		    (size_t)res))
 			return;
-		if (!x->paused && !x->recving)
+		if (!x->paused && !x->u->recving)
 			relay_recv_arm(x);
 		return;
 	}
@@ -1006,9 +1023,10 @@ relay_uring_recv(struct side *x, int res, unsigned int flags)
 	}
 	if (res == -ENOBUFS) {
 		/* No buffer was free: armed again after this batch. */
-		if (!x->starved) {
-			x->starved = 1;
-			TAILQ_INSERT_TAIL(&r->r_ring->rr_starved, x, s_starved);
+		if (!x->u->starved) {
+			x->u->starved = 1;
+			TAILQ_INSERT_TAIL(&r->r_ring->rr_starved, x->u,
+			    u_starved);
 		}
 		return;
 	}
@@ -1030,7 +1048,7 @@ relay_uring_send(struct side *x, int res)
 	struct side	*from = relay_peer(x);
 
 	r->r_ops--;
-	x->sending = 0;
+	x->u->sending = 0;
 	if (res < 0) {
 		relay_q_drop(x, 0);
 		if (x->gone) {
@@ -1056,7 +1074,7 @@ relay_uring_send(struct side *x, int res)
 		relay_close(r, "out of memory");
 		return;
 	}
-	if (from->paused && x->qn < RELAY_QBUFS &&
+	if (from->paused && x->u->qn < RELAY_QBUFS &&
 	    relay_owed(x) < RELAY_HIGH)
 		relay_resume(from);
 	if (from->eof)
@@ -1088,9 +1106,9 @@ relay_cqe(uint64_t ud, int res, unsigned int flags, void *arg)
 		if (flags & IORING_CQE_F_BUFFER)
 			ring_buf_put(rr->rr_ring,
 			    flags >> IORING_CQE_BUFFER_SHIFT);
-		x->recving = 0;
+		x->u->recving = 0;
 	} else {
-		x->sending = 0;
+		x->u->sending = 0;
 		relay_q_drop(x, 0);
 	}
 	if (--r->r_ops == 0) {
@@ -1104,14 +1122,16 @@ static void
 relay_pass(struct ring *g, void *arg)
 {
 	struct rring	*rr = arg;
+	struct uside	*u;
 	struct side	*x;
 
 	if (ring_bufs_free(g) == 0)
 		return;			/* a later batch brings some back */
-	while ((x = TAILQ_FIRST(&rr->rr_starved)) != NULL) {
-		TAILQ_REMOVE(&rr->rr_starved, x, s_starved);
-		x->starved = 0;
-		if (!x->paused && !x->eof && !x->recving)
+	while ((u = TAILQ_FIRST(&rr->rr_starved)) != NULL) {
+		TAILQ_REMOVE(&rr->rr_starved, u, u_starved);
+		u->starved = 0;
+		x = u->x;
+		if (!x->paused && !x->eof && !u->recving)
 			relay_recv_arm(x);
 	}
 }
@@ -1207,21 +1227,23 @@ relay_release(struct relay *r)
 {
 	if (r->r_ring != NULL) {
 		r->r_closing = 1;
-		if (r->c.recving)
+		if (r->c.u->recving)
 			relay_cancel(r, &r->c, RELAY_RECV);
-		if (r->s.recving)
+		if (r->s.u->recving)
 			relay_cancel(r, &r->s, RELAY_RECV);
-		if (r->c.sending)
+		if (r->c.u->sending)
 			relay_cancel(r, &r->c, RELAY_SEND);
-		if (r->s.sending)
+		if (r->s.u->sending)
 			relay_cancel(r, &r->s, RELAY_SEND);
-		relay_q_drop(&r->c, r->c.sending ? r->c.sq : 0);
-		relay_q_drop(&r->s, r->s.sending ? r->s.sq : 0);
-		if (r->c.starved)
-			TAILQ_REMOVE(&r->r_ring->rr_starved, &r->c, s_starved);
-		if (r->s.starved)
-			TAILQ_REMOVE(&r->r_ring->rr_starved, &r->s, s_starved);
-		r->c.starved = r->s.starved = 0;
+		relay_q_drop(&r->c, r->c.u->sending ? r->c.u->sq : 0);
+		relay_q_drop(&r->s, r->s.u->sending ? r->s.u->sq : 0);
+		if (r->c.u->starved)
+			TAILQ_REMOVE(&r->r_ring->rr_starved, r->c.u,
+			    u_starved);
+		if (r->s.u->starved)
+			TAILQ_REMOVE(&r->r_ring->rr_starved, r->s.u,
+			    u_starved);
+		r->c.u->starved = r->s.u->starved = 0;
 	}
 	evtimer_del(&r->r_timer);
 	if (event_initialized(&r->c.rev))
@@ -1254,8 +1276,10 @@ relay_account(struct relay *r)
 	if (r->s.fd != -1)
 		upstream_detach(r->r_target);	/* may free it */
 	free(r->r_hdr);
-	free(r->c.own);
-	free(r->s.own);
+	if (r->c.u != NULL) {
+		free(r->c.u->own);
+		free(r->s.u->own);
+	}
 	free(r);
 }
 
