@@ -894,18 +894,19 @@ static int
 relay_send(struct side *x)
 {
 	struct io_uring_sqe	*sqe;
+	struct uside		*u = x->u;
 	size_t			 len;
 
-	if (x->u->sending)
+	if (u->sending)
 		return 0;
-	if (x->u->qn > 0) {
+	if (u->qn > 0) {
 		relay_will_write(x);
-		memset(&x->u->smsg, 0, sizeof(x->u->smsg));
-		x->u->smsg.msg_iov = x->u->q;
-		x->u->smsg.msg_iovlen = (size_t)x->u->qn;
-		x->u->sq = x->u->qn;
+		memset(&u->smsg, 0, sizeof(u->smsg));
+		u->smsg.msg_iov = u->q;
+		u->smsg.msg_iovlen = (size_t)u->qn;
+		u->sq = u->qn;
 		sqe = ring_sqe(x->r->r_ring->rr_ring);
-		io_uring_prep_sendmsg(sqe, x->fd, &x->u->smsg, MSG_NOSIGNAL);
+		io_uring_prep_sendmsg(sqe, x->fd, &u->smsg, MSG_NOSIGNAL);
 		relay_send_sqe(x, sqe);
 		return 0;
 	}
@@ -913,15 +914,15 @@ relay_send(struct side *x)
 		return 0;
 	if (len > RELAY_BUF)
 		len = RELAY_BUF;
-	if (x->u->own == NULL && (x->u->own = malloc(RELAY_BUF)) == NULL)
+	if (u->own == NULL && (u->own = malloc(RELAY_BUF)) == NULL)
 		return -1;
-	evbuffer_remove(x->out, x->u->own, len);
-	x->u->ownlen = len;
-	x->u->ownoff = 0;
-	x->u->sq = 0;
+	evbuffer_remove(x->out, u->own, len);
+	u->ownlen = len;
+	u->ownoff = 0;
+	u->sq = 0;
 	relay_will_write(x);
 	sqe = ring_sqe(x->r->r_ring->rr_ring);
-	io_uring_prep_send(sqe, x->fd, x->u->own, len, MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, x->fd, u->own, len, MSG_NOSIGNAL);
 	relay_send_sqe(x, sqe);
 	return 0;
 }
@@ -932,31 +933,32 @@ static int
 relay_sent(struct side *x, size_t res)
 {
 	struct io_uring_sqe	*sqe;
+	struct uside		*u = x->u;
 	size_t			 n = res;
 	int			 i;
 
-	if (x->u->sq == 0) {
-		if ((x->u->ownoff += n) >= x->u->ownlen)
+	if (u->sq == 0) {
+		if ((u->ownoff += n) >= u->ownlen)
 			return 0;
 		sqe = ring_sqe(x->r->r_ring->rr_ring);
-		io_uring_prep_send(sqe, x->fd, x->u->own + x->u->ownoff,
-		    x->u->ownlen - x->u->ownoff, MSG_NOSIGNAL);
+		io_uring_prep_send(sqe, x->fd, u->own + u->ownoff,
+		    u->ownlen - u->ownoff, MSG_NOSIGNAL);
 		relay_send_sqe(x, sqe);
 		return 1;
 	}
-	while (n > 0 && x->u->qn > 0) {
-		if (n < x->u->q[0].iov_len) {
-			x->u->q[0].iov_base = (char *)x->u->q[0].iov_base + n;
-			x->u->q[0].iov_len -= n;
+	while (n > 0 && u->qn > 0) {
+		if (n < u->q[0].iov_len) {
+			u->q[0].iov_base = (char *)u->q[0].iov_base + n;
+			u->q[0].iov_len -= n;
 			break;
 		}
-		n -= x->u->q[0].iov_len;
-		ring_buf_put(x->r->r_ring->rr_ring, x->u->qbid[0]);
-		for (i = 1; i < x->u->qn; i++) {
-			x->u->q[i - 1] = x->u->q[i];
-			x->u->qbid[i - 1] = x->u->qbid[i];
+		n -= u->q[0].iov_len;
+		ring_buf_put(x->r->r_ring->rr_ring, u->qbid[0]);
+		for (i = 1; i < u->qn; i++) {
+			u->q[i - 1] = u->q[i];
+			u->qbid[i - 1] = u->qbid[i];
 		}
-		x->u->qn--;
+		u->qn--;
 	}
 	return 0;
 }
